@@ -1,0 +1,94 @@
+"""The one picture loader used by the CLI, the app and the data sources.
+
+Every picture enters through ``load_image``: a byte limit, a pixel limit checked from the
+header before any decoding (decompression bombs), an allow-list of formats, truncated and
+corrupt files refused, EXIF orientation applied, the first frame of an animation, and every
+mode (RGBA, P, LA, L, I;16, I, F, CMYK, ...) converted to 8-bit RGB.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+MAX_BYTES = 25 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+FORMATS = frozenset({"JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "PPM", "MPO"})
+#: File suffixes the data sources treat as pictures.
+SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"})
+
+
+def _read(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple[bytes, str]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, label = bytes(source), "picture"
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        label = path.name
+        try:
+            if path.stat().st_size > max_bytes:
+                raise ImageError(f"{label}: larger than {max_bytes // (1024 * 1024)} MiB")
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ImageError(f"{label}: no such file") from None
+        except IsADirectoryError:
+            raise ImageError(f"{label}: is a folder, not a picture") from None
+        except OSError as exc:
+            raise ImageError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+    else:
+        label = getattr(source, "name", "picture")
+        data = source.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ImageError(f"{label}: larger than {max_bytes // (1024 * 1024)} MiB")
+    if not data:
+        raise ImageError(f"{label}: empty file")
+    return data, str(label)
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        a = np.zeros_like(a) if hi <= lo else (a - lo) / (hi - lo) * 255.0
+        img = Image.fromarray(a.round().astype(np.uint8), "L")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def load_image(
+    source: str | Path | bytes | BinaryIO, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+) -> Image.Image:
+    """Decode one picture into an RGB ``PIL.Image``, or raise ``ImageError`` with one clear line."""
+    data, label = _read(source, max_bytes)
+    try:
+        img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError(f"{label}: not a picture (or a format that is not supported)") from None
+    except Exception as exc:  # noqa: BLE001 - a hostile header can raise nearly anything
+        raise ImageError(f"{label}: not a readable picture ({type(exc).__name__})") from None
+    if img.format not in FORMATS:
+        raise ImageError(f"{label}: format {img.format} is not accepted ({', '.join(sorted(FORMATS))})")
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise ImageError(f"{label}: has no pixels")
+    if width * height > max_pixels:
+        raise ImageError(f"{label}: {width}x{height} pixels is over the limit of {max_pixels:,}")
+    try:
+        img.seek(0)
+        img.load()
+        img = ImageOps.exif_transpose(img) or img
+        return _to_rgb(img)
+    except Image.DecompressionBombError:
+        raise ImageError(f"{label}: too many pixels (decompression bomb)") from None
+    except Exception as exc:  # noqa: BLE001 - truncated or corrupt data
+        raise ImageError(f"{label}: truncated or corrupt picture ({exc})") from None

@@ -1,0 +1,59 @@
+"""The project's own CIFAR-10 models: names, constructors and shipped weight files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torch import nn
+
+from ..data import CIFAR10_CLASSES
+from .cifar_resnet import CifarResNet
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2470, 0.2435, 0.2616)
+
+
+@dataclass(frozen=True)
+class ProjectModel:
+    depth: int
+    se: bool
+    options: dict = field(default_factory=dict)
+
+    def build(self) -> nn.Module:
+        return CifarResNet(self.depth, len(CIFAR10_CLASSES), se=self.se, **self.options)
+
+
+PROJECT_MODELS: dict[str, ProjectModel] = {
+    "se_resnet20_cifar10": ProjectModel(20, True),
+    "resnet20_cifar10": ProjectModel(20, False),
+    "se_resnet56_cifar10": ProjectModel(56, True),
+    "resnet56_cifar10": ProjectModel(56, False),
+}
+
+
+def weights_file(name: str) -> Path:
+    return ASSETS / "weights" / f"{name}.safetensors"
+
+
+def card_file(name: str) -> Path:
+    return ASSETS / "weights" / f"{name}.json"
+
+
+def cifar_preprocess(img) -> "torch.Tensor":
+    """PIL RGB -> normalised tensor [3, 32, 32]: shorter side to 32, centre crop, ToTensor, Normalize."""
+    import torch
+    from PIL import Image
+
+    if img.size != (32, 32):
+        w, h = img.size
+        scale = 32 / min(w, h)
+        img = img.resize((max(32, round(w * scale)), max(32, round(h * scale))), Image.BILINEAR, reducing_gap=3.0)
+        left, top = (img.width - 32) // 2, (img.height - 32) // 2
+        img = img.crop((left, top, left + 32, top + 32))
+    x = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8).view(32, 32, 3)
+    x = x.permute(2, 0, 1).float().div(255.0)
+    mean = torch.tensor(CIFAR_MEAN).view(3, 1, 1)
+    std = torch.tensor(CIFAR_STD).view(3, 1, 1)
+    return (x - mean) / std
