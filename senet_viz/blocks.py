@@ -1,0 +1,129 @@
+"""SE-block discovery: adapters by module type and the paper's SE_<stage>_<block> names.
+
+An adapter says, for one SE module type, which sub-module receives z (its forward input is
+the squeeze descriptor), which sub-module outputs s (the gate), and the layers of Eq. 3
+(fc1, an optional BatchNorm, delta, fc2, sigma) so the equations can be recomputed.
+
+Stages. Blocks are grouped by the spatial size of U, the SE module's input, and the groups
+are numbered from 2 in order of decreasing resolution, block index from 1 within a stage.
+For ResNets this is the paper's scheme exactly (the first residual stage, conv2_x, is 2;
+timm's ``layer1[2].se`` is SE_2_3). For MobileNetV3, EfficientNet and RegNetY, stage 2 is
+simply the highest resolution at which the network has an SE block, whatever its stride.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .models.se_block import SEBlock
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """Attribute names of one SE module type's parts; ``bn`` may be None."""
+
+    fc1: str
+    act: str
+    fc2: str
+    gate: str
+    bn: str | None = None
+
+
+def _adapters() -> dict[type, Adapter]:
+    table: dict[type, Adapter] = {SEBlock: Adapter("fc1", "relu", "fc2", "gate")}
+    try:
+        from timm.layers.squeeze_excite import SEModule
+        from timm.models._efficientnet_blocks import SqueezeExcite
+        from timm.models.senet import SEModule as LegacySEModule
+
+        table[SEModule] = Adapter("fc1", "act", "fc2", "gate", bn="bn")
+        table[LegacySEModule] = Adapter("fc1", "relu", "fc2", "sigmoid")
+        table[SqueezeExcite] = Adapter("conv_reduce", "act1", "conv_expand", "gate")
+    except ImportError:  # timm is optional for the project's own models
+        pass
+    try:
+        from torchvision.ops import SqueezeExcitation
+
+        table[SqueezeExcitation] = Adapter("fc1", "activation", "fc2", "scale_activation")
+    except ImportError:
+        pass
+    return table
+
+
+ADAPTERS = _adapters()
+
+
+def adapter_for(module: nn.Module) -> Adapter | None:
+    return ADAPTERS.get(type(module))
+
+
+@dataclass(frozen=True)
+class BlockInfo:
+    """One SE block of a network."""
+
+    name: str  # SE_<stage>_<block>
+    stage: int
+    index: int
+    channels: int  # C
+    hidden: int  # C/r as built
+    path: str  # dotted module path
+    module: nn.Module  # forward input U, output s * U
+    adapter: Adapter
+    resolution: tuple[int, int]  # (H, W) of U for the probe input
+
+    @property
+    def reduction(self) -> float:
+        return self.channels / self.hidden
+
+    @property
+    def gate_name(self) -> str:
+        return type(getattr(self.module, self.adapter.gate)).__name__
+
+
+def _width(layer: nn.Module) -> tuple[int, int]:
+    if isinstance(layer, nn.Linear):
+        return layer.in_features, layer.out_features
+    if isinstance(layer, nn.Conv2d):
+        return layer.in_channels, layer.out_channels
+    raise TypeError(f"unexpected excitation layer {type(layer).__name__}")
+
+
+@torch.inference_mode()
+def discover(net: nn.Module, input_size: tuple[int, int, int], device: torch.device | str = "cpu") -> list[BlockInfo]:
+    """Find every SE module of ``net`` in execution order and name it after the paper.
+
+    One probe forward at ``input_size`` (C, H, W) records U's resolution at each block.
+    """
+    found = [(path, m, adapter_for(m)) for path, m in net.named_modules()]
+    found = [(path, m, a) for path, m, a in found if a is not None]
+    if not found:
+        return []
+    order: list[tuple[str, tuple[int, int]]] = []
+    handles = [
+        m.register_forward_pre_hook(lambda mod, args, p=path: order.append((p, tuple(args[0].shape[-2:]))))
+        for path, m, _ in found
+    ]
+    try:
+        net(torch.zeros((1, *input_size), device=device))
+    finally:
+        for h in handles:
+            h.remove()
+    seen: dict[str, tuple[int, int]] = {}
+    for path, res in order:
+        seen.setdefault(path, res)
+    by_path = {path: (m, a) for path, m, a in found}
+    resolutions = sorted({res for res in seen.values()}, key=lambda r: -r[0] * r[1])
+    counters: dict[int, int] = {}
+    blocks = []
+    for path, res in seen.items():
+        module, adapter = by_path[path]
+        stage = 2 + resolutions.index(res)
+        counters[stage] = counters.get(stage, 0) + 1
+        channels, hidden = _width(getattr(module, adapter.fc1))
+        blocks.append(
+            BlockInfo(f"SE_{stage}_{counters[stage]}", stage, counters[stage], channels, hidden, path, module, adapter, res)
+        )
+    return blocks

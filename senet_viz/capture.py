@@ -1,0 +1,187 @@
+"""Capture of the squeeze descriptors z and the excitation vectors s of every SE block.
+
+Hooks are installed once per loaded model and are inert outside a capture: each one looks
+up the capture active in its own thread (a ``ContextVar``) and returns at once when there is
+none. Streamlit runs each session in its own thread, so many sessions can capture through
+one shared model at the same time without seeing each other's numbers, and the model is
+never switched out of eval mode.
+
+Inside the forward the hooks only keep references to tensors (a clone where a later op
+could write in place); the copy to the host happens once, after the forward.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .errors import BlockNotFound
+from .models.registry import LoadedModel
+
+_ACTIVE: contextvars.ContextVar["_Recorder | None"] = contextvars.ContextVar("senet_viz_capture", default=None)
+DEFAULT_BATCH = 64
+
+
+@dataclass
+class _Recorder:
+    maps: frozenset[str]
+    squeeze: dict[str, list[torch.Tensor]] = field(default_factory=dict)
+    excitation: dict[str, list[torch.Tensor]] = field(default_factory=dict)
+    inputs: dict[str, list[torch.Tensor]] = field(default_factory=dict)
+    outputs: dict[str, list[torch.Tensor]] = field(default_factory=dict)
+
+
+def _flat(t: torch.Tensor) -> torch.Tensor:
+    return t.detach().reshape(t.shape[0], -1).clone()
+
+
+class _Hooks:
+    """The hooks of one model, installed once; ``remove()`` takes every one of them off."""
+
+    def __init__(self, model: LoadedModel) -> None:
+        self.handles = []
+        for b in model.blocks:
+            name = b.name
+            fc1 = getattr(b.module, b.adapter.fc1)
+            gate = getattr(b.module, b.adapter.gate)
+            self.handles += [
+                fc1.register_forward_pre_hook(lambda m, args, n=name: self._put("squeeze", n, _flat(args[0]))),
+                gate.register_forward_hook(lambda m, args, out, n=name: self._put("excitation", n, _flat(out))),
+                b.module.register_forward_pre_hook(lambda m, args, n=name: self._map("inputs", n, args[0])),
+                b.module.register_forward_hook(lambda m, args, out, n=name: self._map("outputs", n, out)),
+            ]
+
+    @staticmethod
+    def _put(kind: str, name: str, value: torch.Tensor) -> None:
+        rec = _ACTIVE.get()
+        if rec is not None:
+            getattr(rec, kind).setdefault(name, []).append(value)
+
+    @staticmethod
+    def _map(kind: str, name: str, value: torch.Tensor) -> None:
+        rec = _ACTIVE.get()
+        if rec is not None and name in rec.maps:
+            getattr(rec, kind).setdefault(name, []).append(value.detach().clone())
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles.clear()
+
+
+def install(model: LoadedModel) -> _Hooks:
+    """The model's capture hooks, installed on first use (thread-safe, exactly once)."""
+    hooks = getattr(model, "_capture_hooks", None)
+    if hooks is None:
+        with model.lock:
+            hooks = getattr(model, "_capture_hooks", None)
+            if hooks is None:
+                hooks = _Hooks(model)
+                model._capture_hooks = hooks
+    return hooks
+
+
+def uninstall(model: LoadedModel) -> None:
+    with model.lock:
+        hooks = getattr(model, "_capture_hooks", None)
+        if hooks is not None:
+            hooks.remove()
+            model._capture_hooks = None
+
+
+@dataclass
+class Capture:
+    """What every SE block computed for N pictures (float32 numpy on the host)."""
+
+    block_names: list[str]
+    class_names: list[str]
+    squeeze: dict[str, np.ndarray]  # z, (N, C)
+    excitation: dict[str, np.ndarray]  # s, (N, C)
+    logits: np.ndarray  # (N, K)
+    inputs: dict[str, np.ndarray]  # U, (N, C, H, W), for the blocks asked for with maps=
+    outputs: dict[str, np.ndarray]  # s * U, (N, C, H, W)
+
+    @property
+    def probs(self) -> np.ndarray:
+        e = np.exp(self.logits - self.logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def __len__(self) -> int:
+        return self.logits.shape[0]
+
+    def top(self, k: int = 5) -> list[list[tuple[str, float]]]:
+        """Per picture, the k most probable classes with their probabilities."""
+        p = self.probs
+        order = np.argsort(-p, axis=1)[:, :k]
+        return [[(self.class_names[j], float(p[i, j])) for j in row] for i, row in enumerate(order)]
+
+    def predicted(self) -> np.ndarray:
+        return self.logits.argmax(axis=1)
+
+    def fingerprint(self) -> np.ndarray:
+        """s of picture 0, blocks by channels, padded with NaN to the widest block."""
+        width = max(v.shape[1] for v in self.excitation.values())
+        out = np.full((len(self.block_names), width), np.nan, dtype=np.float32)
+        for i, name in enumerate(self.block_names):
+            out[i, : self.excitation[name].shape[1]] = self.excitation[name][0]
+        return out
+
+
+def _as_batch(model: LoadedModel, images) -> torch.Tensor:
+    if isinstance(images, torch.Tensor):
+        x = images if images.dim() == 4 else images.unsqueeze(0)
+        return x.to(model.device)
+    if isinstance(images, Image.Image):
+        images = [images]
+    return model.batch(list(images))
+
+
+def _host(chunks: dict[str, list[torch.Tensor]]) -> dict[str, np.ndarray]:
+    return {k: torch.cat(v).float().cpu().numpy() for k, v in chunks.items()}
+
+
+@torch.inference_mode()
+def capture(
+    model: LoadedModel,
+    images,
+    *,
+    maps: list[str] | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    autocast: bool = False,
+) -> Capture:
+    """Run ``images`` (PIL pictures or a preprocessed batch [N, 3, H, W]) and capture every SE block.
+
+    ``maps``: block names whose U and s * U are kept too (for the reweighting view).
+    Batches larger than ``batch_size`` run in chunks, so memory stays bounded.
+    ``autocast``: bf16 autocast (on CUDA it doubles throughput; numbers then are bf16-exact).
+    """
+    wanted = frozenset(maps or ())
+    known = {b.name for b in model.blocks}
+    for name in wanted - known:
+        raise BlockNotFound(f"{model.name} has no block {name!r}")
+    install(model)
+    x_all = _as_batch(model, images)
+    rec = _Recorder(wanted)
+    logits = []
+    token = _ACTIVE.set(rec)
+    try:
+        for start in range(0, x_all.shape[0], batch_size):
+            x = x_all[start : start + batch_size]
+            with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=autocast):
+                logits.append(model.net(x))
+    finally:
+        _ACTIVE.reset(token)
+    names = [b.name for b in model.blocks]
+    return Capture(
+        names,
+        model.class_names,
+        _host(rec.squeeze),
+        _host(rec.excitation),
+        torch.cat(logits).float().cpu().numpy(),
+        _host(rec.inputs),
+        _host(rec.outputs),
+    )
