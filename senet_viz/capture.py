@@ -22,7 +22,7 @@ from PIL import Image
 from .errors import BlockNotFound
 from .models.registry import LoadedModel
 
-_ACTIVE: contextvars.ContextVar["_Recorder | None"] = contextvars.ContextVar("senet_viz_capture", default=None)
+_ACTIVE: contextvars.ContextVar[_Recorder | None] = contextvars.ContextVar("senet_viz_capture", default=None)
 DEFAULT_BATCH = 64
 
 

@@ -19,6 +19,108 @@ def _threads(n: int | None) -> None:
     torch.set_num_threads(n or max(1, min(torch.get_num_threads(), __import__("os").cpu_count() or 1)))
 
 
+def _load(args: argparse.Namespace):
+    from .models import load_model
+
+    return load_model(args.model, weights=args.weights, device=args.device)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models import list_models, weights_available
+
+    print(f"{'name':32} {'family':12} {'weights here':13} description")
+    for e in list_models():
+        here = "yes" if weights_available(e.name) else "download"
+        print(f"{e.name:32} {e.family:12} {here:13} {e.description}")
+    print("Any other timm name with SE modules loads too (e.g. seresnet101, seresnext26d_32x4d).")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+
+    from .capture import capture
+    from .images import load_image
+
+    model = _load(args)
+    images = [load_image(p) for p in args.images]
+    cap = capture(model, images)
+    report = []
+    for i, path in enumerate(args.images):
+        blocks = {
+            name: {
+                "channels": int(cap.excitation[name].shape[1]),
+                "s_mean": float(cap.excitation[name][i].mean()),
+                "s_min": float(cap.excitation[name][i].min()),
+                "s_max": float(cap.excitation[name][i].max()),
+                "z_mean": float(cap.squeeze[name][i].mean()),
+            }
+            for name in cap.block_names
+        }
+        report.append({"picture": str(path), "top": cap.top(args.top)[i], "blocks": blocks})
+    if args.out:
+        from .npzio import save_npz
+
+        arrays = {"logits": cap.logits, "class_names": np.array(cap.class_names), "pictures": np.array(args.images)}
+        for name in cap.block_names:
+            arrays[f"squeeze/{name}"] = cap.squeeze[name]
+            arrays[f"excitation/{name}"] = cap.excitation[name]
+        save_npz(args.out, arrays)
+    if args.json:
+        print(json.dumps({"model": model.label, "weights": model.weights, "pictures": report}, indent=1))
+        return 0
+    print(f"model {model.label} on {model.device}, weights: {model.weights}")
+    for item in report:
+        print(f"\n{item['picture']}")
+        for cls, p in item["top"]:
+            print(f"  {p:7.2%}  {cls}")
+        print(f"  {'block':8} {'C':>5} {'mean s':>7} {'min s':>7} {'max s':>7} {'mean z':>8}")
+        for name, b in item["blocks"].items():
+            print(f"  {name:8} {b['channels']:5d} {b['s_mean']:7.3f} {b['s_min']:7.3f} {b['s_max']:7.3f} {b['z_mean']:8.3f}")
+    return 0
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from .cost import cost
+    from .models import load_model
+
+    model = load_model(args.model, weights="random", device="cpu")  # the architecture alone
+    rep = cost(model, args.r)
+    print(f"{rep.model}: input {rep.input_size}, r = {rep.reduction:g}")
+    print(f"{'block':8} {'stage':>5} {'C':>5} {'C/r':>5} {'params':>10} {'MFLOPs':>9}")
+    for b in rep.blocks:
+        print(f"{b.name:8} {b.stage:5d} {b.channels:5d} {b.hidden:5d} {b.params:10,d} {b.flops / 1e6:9.3f}")
+    print(f"\n{'stage':5} {'N_s':>4} {'C_s':>5} {'SE params':>11} {'Eq. 5':>11}")
+    for s in rep.stages:
+        print(f"{s.stage:5d} {s.blocks:4d} {s.channels:5d} {s.params:11,d} {s.eq5_params:11,.0f}")
+    print(f"\nparameters: {rep.base_params / 1e6:.2f}M without SE -> {rep.total_params / 1e6:.2f}M with SE "
+          f"(+{rep.overhead_pct:.2f}%); Eq. 5 predicts {rep.eq5_params / 1e6:.3f}M, counted {rep.se_params / 1e6:.3f}M")
+    print(f"without the last stage's SE: +{rep.overhead_without_last_stage_pct:.2f}%")
+    print(f"FLOPs (multiply-adds): {(rep.total_flops - rep.se_flops) / 1e9:.3f}G -> {rep.total_flops / 1e9:.3f}G "
+          f"(+{rep.flops_overhead_pct:.2f}%)")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .data import open_source
+    from .evaluate import evaluate
+
+    model = _load(args)
+    source = open_source(args.data)
+    if len(source.class_names) != len(model.class_names):
+        from .errors import DataError
+
+        raise DataError(f"{args.data} has {len(source.class_names)} classes, {model.name} has {len(model.class_names)}")
+    res = evaluate(model.net, model.preprocess, source, model.device, limit=args.limit, progress=not args.no_progress)
+    for name, acc in res["per_class"].items():
+        print(f"{name:16} {acc:.4f}")
+    print(f"correct={res['correct']}")
+    print(f"top1={res['top1']:.4f} n={res['n']}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import train
 
@@ -35,6 +137,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m senet_viz", description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: one per core)")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    def model_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", default="se_resnet20_cifar10")
+        p.add_argument("--weights", default=None, help="'random', or a local .safetensors/.pth file")
+        p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+
+    sub.add_parser("models", help="the registry, with whether weights are available here").set_defaults(func=cmd_models)
+
+    p = sub.add_parser("inspect", help="prediction and z, s of every SE block for pictures")
+    p.add_argument("images", nargs="+")
+    model_args(p)
+    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--out", default=None, help="write logits, squeeze/<block>, excitation/<block> to this .npz")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("cost", help="parameters and FLOPs of the SE modules, per block and stage")
+    p.add_argument("model")
+    p.add_argument("--r", type=float, default=None, help="recompute for this reduction ratio")
+    p.set_defaults(func=cmd_cost)
+
+    p = sub.add_parser("evaluate", help="accuracy on labelled pictures")
+    model_args(p)
+    p.add_argument("--data", required=True, help="folder, archive or cifar10[:test]")
+    p.add_argument("--limit", type=int, default=None, help="only the first N pictures")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="train one of the project's CIFAR models")
     p.add_argument("--model", required=True)

@@ -17,9 +17,9 @@ import shutil
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -54,13 +54,13 @@ class LabelledPictures:
     def __getitem__(self, i: int) -> tuple[Image.Image, int]:
         return self._load(i), self.labels[i]
 
-    def subset(self, indices: list[int]) -> "LabelledPictures":
+    def subset(self, indices: list[int]) -> LabelledPictures:
         load = self._load
         return LabelledPictures(
             self.class_names, [self.labels[i] for i in indices], lambda j: load(indices[j]), self.origin, self.checksum
         )
 
-    def limit_per_class(self, k: int | None) -> "LabelledPictures":
+    def limit_per_class(self, k: int | None) -> LabelledPictures:
         if k is None:
             return self
         seen: dict[int, int] = {}

@@ -74,9 +74,14 @@ def train(
     seed: int = 0,
     device: str = "auto",
     max_steps: int | None = None,
+    stop_after: int | None = None,
     progress: bool = True,
-) -> dict:
-    """Train ``model_name`` and write ``out`` (.safetensors) and its model card (.json)."""
+) -> dict | None:
+    """Train ``model_name`` and write ``out`` (.safetensors) and its model card (.json).
+
+    ``max_steps`` ends a short trial run early; ``stop_after`` stops after that many epochs of
+    this run with the checkpoint written (and returns None), as an interruption would.
+    """
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
     torch.manual_seed(seed)
     spec = PROJECT_MODELS[model_name]
@@ -132,6 +137,8 @@ def train(
         }
         torch.save(state, ckpt_path.with_suffix(".tmp"))
         os.replace(ckpt_path.with_suffix(".tmp"), ckpt_path)
+        if stop_after is not None and epoch + 1 - start_epoch >= stop_after and epoch + 1 < epochs:
+            return None
 
     net.eval()
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}

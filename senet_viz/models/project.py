@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+from PIL import Image
 from torch import nn
 
 from ..data import CIFAR10_CLASSES
@@ -41,11 +43,8 @@ def card_file(name: str) -> Path:
     return ASSETS / "weights" / f"{name}.json"
 
 
-def cifar_preprocess(img) -> "torch.Tensor":
+def cifar_preprocess(img: Image.Image) -> torch.Tensor:
     """PIL RGB -> normalised tensor [3, 32, 32]: shorter side to 32, centre crop, ToTensor, Normalize."""
-    import torch
-    from PIL import Image
-
     if img.size != (32, 32):
         w, h = img.size
         scale = 32 / min(w, h)

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 from PIL import Image
 from torch import nn
 
-from ..blocks import BlockInfo, discover
 from ..errors import BlockNotFound, SenetVizError, UnknownModel, WeightsUnavailable
+from .blocks import BlockInfo, discover
 from .project import PROJECT_MODELS, card_file, cifar_preprocess, weights_file
 from .weights import load_into
 

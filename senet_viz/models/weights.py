@@ -34,10 +34,12 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             raise WeightsUnavailable(f"{path.name}: not a readable safetensors file ({exc})") from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise WeightsUnavailable(
-            f"{path.name}: refused: the file holds Python objects, not only tensors (it could run code)"
-        ) from None
+    except pickle.UnpicklingError as exc:
+        if "unsupported global" in str(exc).lower():  # a class or function to import: code
+            raise WeightsUnavailable(
+                f"{path.name}: refused: the file holds Python objects, not only tensors (it could run code)"
+            ) from None
+        raise WeightsUnavailable(f"{path.name}: not a readable PyTorch weights file (corrupt pickle)") from None
     except Exception as exc:  # noqa: BLE001 - zip, EOF and format errors of every kind
         raise WeightsUnavailable(f"{path.name}: not a readable PyTorch weights file ({type(exc).__name__})") from None
     for key in ("state_dict", "model", "model_state_dict"):  # common checkpoint wrappers

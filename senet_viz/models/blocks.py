@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .models.se_block import SEBlock
+from .se_block import SEBlock
 
 
 @dataclass(frozen=True)

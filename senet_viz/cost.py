@@ -1,0 +1,149 @@
+"""Parameters and FLOPs of a model and of its SE modules, per block and per stage, for any r.
+
+FLOPs are counted as multiply-adds of the convolutions and fully connected layers (the
+paper's convention), plus, for each SE block, the H W C additions of the squeeze and the
+H W C multiplications of the scale. Eq. 5 predicts the SE parameters as
+(2 / r) sum_s N_s C_s^2 (biases ignored); the counted figure includes the biases and the
+real bottleneck widths.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .models.blocks import BlockInfo
+from .models.registry import LoadedModel
+from .models.se_block import SEBlock, hidden_width
+
+
+@dataclass(frozen=True)
+class BlockCost:
+    name: str
+    stage: int
+    channels: int
+    hidden: int
+    params: int
+    flops: int  # per picture
+
+
+@dataclass(frozen=True)
+class StageCost:
+    stage: int
+    blocks: int  # N_s
+    channels: int  # C_s (the most common width in the stage)
+    params: int  # counted
+    eq5_params: float  # (2 / r) N_s C_s^2
+    flops: int
+
+
+@dataclass(frozen=True)
+class CostReport:
+    model: str
+    reduction: float  # r
+    input_size: tuple[int, int, int]
+    total_params: int
+    se_params: int
+    total_flops: int
+    se_flops: int
+    blocks: list[BlockCost]
+    stages: list[StageCost]
+
+    @property
+    def base_params(self) -> int:
+        return self.total_params - self.se_params
+
+    @property
+    def overhead_pct(self) -> float:
+        return 100.0 * self.se_params / max(1, self.base_params)
+
+    @property
+    def flops_overhead_pct(self) -> float:
+        return 100.0 * self.se_flops / max(1, self.total_flops - self.se_flops)
+
+    @property
+    def eq5_params(self) -> float:
+        return sum(s.eq5_params for s in self.stages)
+
+    @property
+    def overhead_without_last_stage_pct(self) -> float:
+        last = self.stages[-1].params if self.stages else 0
+        return 100.0 * (self.se_params - last) / max(1, self.base_params)
+
+
+def _layer_flops(net: nn.Module, input_size: tuple[int, int, int], device) -> tuple[int, dict[nn.Module, int]]:
+    per_module: dict[nn.Module, int] = {}
+
+    def hook(module, args, out):
+        if isinstance(module, nn.Conv2d):
+            k = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            per_module[module] = per_module.get(module, 0) + out[0].numel() * k
+        else:
+            per_module[module] = per_module.get(module, 0) + out[0].numel() * module.in_features
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        with torch.inference_mode():
+            net(torch.zeros((1, *input_size), device=device))
+    finally:
+        for h in handles:
+            h.remove()
+    return sum(per_module.values()), per_module
+
+
+def _hidden_for(block: BlockInfo, r: float) -> int:
+    if isinstance(block.module, SEBlock):
+        return hidden_width(block.channels, int(r))
+    return max(1, round(block.channels / r))
+
+
+def nominal_reduction(blocks: list[BlockInfo]) -> float:
+    """The r most blocks were built with."""
+    if not blocks:
+        return 16.0
+    if isinstance(blocks[0].module, SEBlock):
+        return float(blocks[0].module.reduction)
+    return float(Counter(round(b.channels / b.hidden, 2) for b in blocks).most_common(1)[0][0])
+
+
+def cost(model: LoadedModel, reduction: float | None = None) -> CostReport:
+    """The cost table of ``model``; with ``reduction`` the SE modules are re-sized to that r."""
+    net, blocks = model.net, model.blocks
+    total_params = sum(p.numel() for p in net.parameters())
+    se_params_built = sum(p.numel() for b in blocks for p in b.module.parameters())
+    total_flops, per_module = _layer_flops(net, model.input_size, model.device)
+    r = float(reduction) if reduction is not None else nominal_reduction(blocks)
+    rows = []
+    for b in blocks:
+        h, w = b.resolution
+        elementwise = 2 * h * w * b.channels  # squeeze additions and scale multiplications
+        if reduction is None:
+            params = sum(p.numel() for p in b.module.parameters())
+            fc = sum(per_module.get(m, 0) for m in b.module.modules())
+            hidden = b.hidden
+        else:
+            hidden = _hidden_for(b, r)
+            params = 2 * b.channels * hidden + hidden + b.channels
+            fc = 2 * b.channels * hidden
+        rows.append(BlockCost(b.name, b.stage, b.channels, hidden, params, fc + elementwise))
+    se_fc_built = sum(per_module.get(m, 0) for b in blocks for m in b.module.modules())
+    base_flops = total_flops - se_fc_built
+    se_params = sum(row.params for row in rows)
+    se_flops = sum(row.flops for row in rows)
+    stages = []
+    for stage in sorted({row.stage for row in rows}):
+        in_stage = [row for row in rows if row.stage == stage]
+        c = Counter(row.channels for row in in_stage).most_common(1)[0][0]
+        stages.append(
+            StageCost(
+                stage, len(in_stage), c, sum(x.params for x in in_stage), 2.0 / r * len(in_stage) * c * c,
+                sum(x.flops for x in in_stage),
+            )
+        )
+    return CostReport(
+        model.label, r, model.input_size, total_params - se_params_built + se_params, se_params,
+        base_flops + se_flops, se_flops, rows, stages,
+    )

@@ -1,0 +1,137 @@
+"""The worked numbers of Eqs. 1-4 for one picture and one SE block.
+
+Every step is recomputed in float64 from the block's own parameters and the U the network
+produced, then compared with what the network itself computed (z, s and s * U from the
+capture hooks): the largest absolute difference is the check line the app prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .capture import capture
+from .models.blocks import BlockInfo
+from .models.registry import LoadedModel
+
+
+@dataclass
+class Walkthrough:
+    block: BlockInfo
+    input_shape: tuple[int, ...]  # X, the picture tensor (3, H, W)
+    u_shape: tuple[int, int, int]  # U, (C, H, W)
+    channels: list[int]  # the channels shown in full
+    u_maps: np.ndarray  # u_c for the chosen channels, (k, H, W)
+    squeeze_name: str  # how z is formed from U
+    u_sum: np.ndarray  # sum_i sum_j u_c(i, j), (C,)
+    hw: int  # H * W
+    z: np.ndarray  # Eq. 2, (C,)
+    w1: np.ndarray  # (C/r, C)
+    b1: np.ndarray
+    fc1_out: np.ndarray  # W1 z + b1
+    bn_name: str | None  # a BatchNorm between fc1 and delta, if the block has one
+    delta_name: str  # the non-linearity delta (ReLU in the paper)
+    hidden: np.ndarray  # delta(W1 z + b1), after the BatchNorm when there is one
+    w2: np.ndarray  # (C, C/r)
+    b2: np.ndarray
+    pre_gate: np.ndarray  # W2 delta(.) + b2
+    gate_name: str  # sigma (Sigmoid in the paper; Hardsigmoid in MobileNetV3)
+    s: np.ndarray  # Eq. 3, (C,)
+    scaled_maps: np.ndarray  # Eq. 4, s_c * u_c for the chosen channels, (k, H, W)
+    network_z: np.ndarray
+    network_s: np.ndarray
+    checks: dict[str, float]  # max |recomputed - network| for z, s and s * U
+
+    @property
+    def reduction(self) -> float:
+        return self.block.channels / self.block.hidden
+
+
+def _matrix(layer: nn.Module) -> tuple[np.ndarray, np.ndarray]:
+    w = layer.weight.detach().double().cpu().reshape(layer.weight.shape[0], -1).numpy()
+    b = layer.bias.detach().double().cpu().numpy() if layer.bias is not None else np.zeros(w.shape[0])
+    return w, b
+
+
+def _squeeze(block: BlockInfo, u: torch.Tensor) -> tuple[str, torch.Tensor]:
+    module = block.module
+    if getattr(module, "squeeze_op", "avg") == "max":
+        return "max over H x W", u.amax(dim=(1, 2))
+    if getattr(module, "add_maxpool", False):
+        return "0.5 mean + 0.5 max over H x W", 0.5 * u.mean(dim=(1, 2)) + 0.5 * u.amax(dim=(1, 2))
+    return "mean over H x W (Eq. 2)", u.sum(dim=(1, 2)) / (u.shape[1] * u.shape[2])
+
+
+def _batchnorm(bn: nn.Module, x: np.ndarray) -> np.ndarray:
+    mean, var = bn.running_mean.double().cpu().numpy(), bn.running_var.double().cpu().numpy()
+    w = bn.weight.detach().double().cpu().numpy() if bn.weight is not None else 1.0
+    b = bn.bias.detach().double().cpu().numpy() if bn.bias is not None else 0.0
+    return (x - mean) / np.sqrt(var + bn.eps) * w + b
+
+
+def _apply(fn: nn.Module, x: np.ndarray) -> np.ndarray:
+    # .clone(): timm's activations are in-place
+    return fn(torch.from_numpy(x).clone()).numpy()
+
+
+def walkthrough(model: LoadedModel, image, block_name: str, *, channels: list[int] | None = None, top: int = 3) -> Walkthrough:
+    """Eqs. 1-4 for picture ``image`` at block ``block_name``.
+
+    ``channels``: the channels whose maps are shown; by default the ``top`` most and the
+    ``top`` least excited ones.
+    """
+    block = model.block(block_name)
+    cap = capture(model, image, maps=[block_name])
+    u64 = torch.from_numpy(cap.inputs[block_name][0]).double()
+    out = cap.outputs[block_name][0]
+    a = block.adapter
+    squeeze_name, z_t = _squeeze(block, u64)
+    z = z_t.numpy()
+    w1, b1 = _matrix(getattr(block.module, a.fc1))
+    fc1_out = w1 @ z + b1
+    bn = getattr(block.module, a.bn) if a.bn else None
+    after_bn = _batchnorm(bn, fc1_out) if isinstance(bn, nn.modules.batchnorm._BatchNorm) else fc1_out
+    delta = getattr(block.module, a.act)
+    hidden = _apply(delta, after_bn)
+    w2, b2 = _matrix(getattr(block.module, a.fc2))
+    pre_gate = w2 @ hidden + b2
+    gate = getattr(block.module, a.gate)
+    s = _apply(gate, pre_gate)
+    scaled = u64.numpy() * s[:, None, None]
+    if channels is None:
+        order = np.argsort(-s)
+        channels = list(dict.fromkeys([*order[:top].tolist(), *order[-top:].tolist()]))
+    net_z, net_s = cap.squeeze[block_name][0], cap.excitation[block_name][0]
+    return Walkthrough(
+        block=block,
+        input_shape=tuple(model.input_size),
+        u_shape=tuple(u64.shape),
+        channels=channels,
+        u_maps=u64.numpy()[channels],
+        squeeze_name=squeeze_name,
+        u_sum=u64.sum(dim=(1, 2)).numpy(),
+        hw=int(u64.shape[1] * u64.shape[2]),
+        z=z,
+        w1=w1,
+        b1=b1,
+        fc1_out=fc1_out,
+        bn_name=type(bn).__name__ if isinstance(bn, nn.modules.batchnorm._BatchNorm) else None,
+        delta_name=type(delta).__name__,
+        hidden=hidden,
+        w2=w2,
+        b2=b2,
+        pre_gate=pre_gate,
+        gate_name=type(gate).__name__,
+        s=s,
+        scaled_maps=scaled[channels],
+        network_z=net_z,
+        network_s=net_s,
+        checks={
+            "z": float(np.abs(z - net_z).max()),
+            "s": float(np.abs(s - net_s).max()),
+            "s*U": float(np.abs(scaled - out).max()),
+        },
+    )

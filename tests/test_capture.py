@@ -1,0 +1,149 @@
+"""Eqs. 2-4 checked independently on every block, and capture through one model from many threads."""
+
+from __future__ import annotations
+
+import copy
+import threading
+
+import numpy as np
+import pytest
+import torch
+from conftest import random_picture
+
+from senet_viz.capture import capture, uninstall
+
+MODELS = ["se20", "seresnet50", "legacy_seresnet50", "mobilenet"]
+
+
+def _layer(x: torch.Tensor, layer: torch.nn.Module) -> torch.Tensor:
+    """W x + b in float64, from the layer's own parameters (Linear or 1x1 Conv2d)."""
+    w = layer.weight.double().reshape(layer.weight.shape[0], -1)
+    return x.double() @ w.T + (layer.bias.double() if layer.bias is not None else 0)
+
+
+def _independent(model, x):
+    """U and s * U from hooks of our own, and s recomputed from each block's fc1/fc2."""
+    seen = {}
+    handles = []
+    for b in model.blocks:
+        handles.append(b.module.register_forward_hook(lambda m, a, out, n=b.name: seen.__setitem__(n, (a[0].clone(), out.clone()))))
+    try:
+        with torch.no_grad():
+            model.net(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return seen
+
+
+@pytest.mark.parametrize("fixture", MODELS)
+def test_squeeze_excitation_and_scale_are_exact_on_every_block(fixture, request):
+    model = request.getfixturevalue(fixture)
+    pictures = [random_picture(i, (64, 56)) for i in range(3)]
+    x = model.batch(pictures)
+    cap = capture(model, x)
+    ref = _independent(model, x)
+    assert cap.block_names == [b.name for b in model.blocks] and len(cap.block_names) > 0
+    for b in model.blocks:
+        u, out = ref[b.name]
+        assert u.abs().max() > 0, f"{b.name}: U is all zero, the check would prove nothing"
+        z = cap.squeeze[b.name]
+        s = cap.excitation[b.name]
+        assert z.shape == s.shape == (3, b.channels)
+        np.testing.assert_allclose(z, u.mean(dim=(2, 3)).numpy(), rtol=1e-5, atol=1e-6)
+        # s from the block's own weights: fc1 -> (bn) -> delta -> fc2 -> gate
+        a = b.adapter
+        h = _layer(torch.from_numpy(z), getattr(b.module, a.fc1))
+        if a.bn:
+            h = copy.deepcopy(getattr(b.module, a.bn)).double()(h[:, :, None, None])[:, :, 0, 0]
+        h = getattr(b.module, a.act)(h.clone())
+        s_ref = getattr(b.module, a.gate)(_layer(h, getattr(b.module, a.fc2)))
+        # float32 network against a float64 recomputation: rounding only, far below any mix-up
+        np.testing.assert_allclose(s, s_ref.numpy(), rtol=1e-4, atol=1e-5)
+        # the block's output is U * s with the s the network multiplied by
+        np.testing.assert_allclose(out.numpy(), (u * torch.from_numpy(s)[:, :, None, None]).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_maps_hold_u_and_its_scaled_version(se20):
+    cap = capture(se20, [random_picture(1)], maps=["SE_3_2"])
+    u, out, s = cap.inputs["SE_3_2"], cap.outputs["SE_3_2"], cap.excitation["SE_3_2"]
+    assert u.shape == (1, 32, 16, 16) and set(cap.inputs) == {"SE_3_2"}
+    np.testing.assert_allclose(out, u * s[:, :, None, None], atol=1e-6)
+    np.testing.assert_allclose(cap.squeeze["SE_3_2"], u.mean(axis=(2, 3)), atol=1e-6)
+
+
+def test_large_batches_run_in_chunks_with_the_same_numbers(se20):
+    x = se20.batch([random_picture(i) for i in range(10)])
+    whole, chunked = capture(se20, x, batch_size=64), capture(se20, x, batch_size=3)
+    for name in whole.block_names:
+        np.testing.assert_allclose(whole.excitation[name], chunked.excitation[name], atol=1e-6)
+    np.testing.assert_allclose(whole.logits, chunked.logits, atol=1e-5)
+
+
+def test_prediction_helpers(se20):
+    cap = capture(se20, [random_picture(3), random_picture(4)])
+    assert cap.probs.shape == (2, 10) and np.allclose(cap.probs.sum(1), 1)
+    top = cap.top(3)
+    assert len(top) == 2 and len(top[0]) == 3 and top[0][0][1] >= top[0][1][1] >= top[0][2][1]
+    assert top[0][0][0] == se20.class_names[cap.predicted()[0]]
+    assert cap.fingerprint().shape == (9, 64)
+
+
+def _hook_count(net):
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in net.modules())
+
+
+def test_hooks_are_inert_outside_a_capture_and_removable():
+    from senet_viz.models import load_model
+
+    model = load_model("se_resnet20_cifar10", weights="random", device="cpu")
+    assert _hook_count(model.net) == 0
+    capture(model, [random_picture(0)])
+    installed = _hook_count(model.net)
+    assert installed == 4 * len(model.blocks)
+    capture(model, [random_picture(1)])
+    assert _hook_count(model.net) == installed  # installed once, not per call
+    with torch.no_grad():  # a plain forward records nothing anywhere
+        model.net(torch.zeros(1, 3, 32, 32))
+    assert model.net.training is False
+    uninstall(model)
+    assert _hook_count(model.net) == 0
+
+
+def test_a_failing_forward_leaves_no_active_capture(se20):
+    with pytest.raises(RuntimeError):
+        capture(se20, torch.zeros(1, 5, 32, 32))  # wrong channel count
+    cap = capture(se20, [random_picture(0)])
+    assert len(cap) == 1 and all(v.shape[0] == 1 for v in cap.excitation.values())
+
+
+@pytest.mark.parametrize("fixture", ["se20", "seresnet50"])
+def test_sixteen_threads_on_one_model_give_the_sequential_results(fixture, request):
+    model = request.getfixturevalue(fixture)
+    size = (40, 40) if fixture == "se20" else (96, 96)
+    pictures = [random_picture(100 + i, size) for i in range(16)]
+    sequential = [capture(model, [p]) for p in pictures]
+    results: list = [None] * 16
+    errors = []
+    barrier = threading.Barrier(16)
+
+    def work(i):
+        try:
+            barrier.wait()
+            for _ in range(2):
+                results[i] = capture(model, [pictures[i]])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for seq, par in zip(sequential, results):
+        np.testing.assert_array_equal(seq.logits, par.logits)
+        for name in seq.block_names:
+            np.testing.assert_array_equal(seq.squeeze[name], par.squeeze[name])
+            np.testing.assert_array_equal(seq.excitation[name], par.excitation[name])
+    assert model.net.training is False

@@ -1,0 +1,46 @@
+"""The paper's cost figures for SE-ResNet-50 against ResNet-50 (224x224), from the architecture alone."""
+
+import pytest
+
+from senet_viz.cost import cost
+from senet_viz.models import load_model
+
+
+@pytest.fixture(scope="module")
+def reports(seresnet50):
+    return cost(seresnet50), cost(load_model("resnet50", weights="random", device="cpu"))
+
+
+def test_parameters_match_the_paper(reports):
+    se, plain = reports
+    assert round(plain.total_params / 1e6, 1) == 25.6
+    assert round(se.total_params / 1e6, 1) == 28.1
+    assert se.base_params == plain.total_params
+    assert 9.5 < se.overhead_pct < 10.5  # "about +10%"
+    assert 3.0 < se.overhead_without_last_stage_pct < 4.5  # "about 4%"
+    assert round(se.eq5_params / 1e6, 2) == 2.51  # Eq. 5
+    assert round(se.stages[-1].eq5_params / 1e6, 2) == 1.57
+
+
+def test_stage_table(reports):
+    se, _ = reports
+    assert [(s.stage, s.blocks, s.channels) for s in se.stages] == [(2, 3, 256), (3, 4, 512), (4, 6, 1024), (5, 3, 2048)]
+    assert [b.hidden for b in se.blocks if b.name.endswith("_1")] == [16, 32, 64, 128]  # fc[16,256] ... fc[128,2048]
+
+
+def test_flops_overhead_is_small(reports):
+    se, plain = reports
+    assert plain.se_flops == 0
+    assert 0.1 < se.flops_overhead_pct < 0.5  # paper: 3.86 -> 3.87 GFLOPs, +0.26%
+    assert se.total_flops - se.se_flops == plain.total_flops
+
+
+@pytest.mark.parametrize("r,millions", [(2, 45.7), (4, 35.7), (8, 30.7), (16, 28.1), (32, 26.9)])
+def test_reduction_ratio_matches_table_10(seresnet50, r, millions):
+    assert abs(cost(seresnet50, r).total_params / 1e6 - millions) < 0.15
+
+
+def test_project_model_cost(se20):
+    rep = cost(se20)
+    assert rep.reduction == 16 and [s.stage for s in rep.stages] == [2, 3, 4]
+    assert rep.se_params == sum(p.numel() for b in se20.blocks for p in b.module.parameters())
