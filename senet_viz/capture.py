@@ -144,7 +144,30 @@ def _host(chunks: dict[str, list[torch.Tensor]]) -> dict[str, np.ndarray]:
     return {k: torch.cat(v).float().cpu().numpy() for k, v in chunks.items()}
 
 
-@torch.inference_mode()
+def record(
+    model: LoadedModel,
+    x_all: torch.Tensor,
+    *,
+    maps: frozenset[str] = frozenset(),
+    batch_size: int = DEFAULT_BATCH,
+    autocast: bool = False,
+) -> tuple[_Recorder, list[torch.Tensor]]:
+    """Forward a preprocessed batch in chunks with capture on; everything stays on the device."""
+    install(model)
+    rec = _Recorder(maps)
+    logits = []
+    token = _ACTIVE.set(rec)
+    try:
+        with torch.inference_mode():
+            for start in range(0, x_all.shape[0], batch_size):
+                x = x_all[start : start + batch_size]
+                with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=autocast):
+                    logits.append(model.net(x))
+    finally:
+        _ACTIVE.reset(token)
+    return rec, logits
+
+
 def capture(
     model: LoadedModel,
     images,
@@ -163,18 +186,9 @@ def capture(
     known = {b.name for b in model.blocks}
     for name in wanted - known:
         raise BlockNotFound(f"{model.name} has no block {name!r}")
-    install(model)
-    x_all = _as_batch(model, images)
-    rec = _Recorder(wanted)
-    logits = []
-    token = _ACTIVE.set(rec)
-    try:
-        for start in range(0, x_all.shape[0], batch_size):
-            x = x_all[start : start + batch_size]
-            with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=autocast):
-                logits.append(model.net(x))
-    finally:
-        _ACTIVE.reset(token)
+    with torch.inference_mode():
+        x_all = _as_batch(model, images)
+    rec, logits = record(model, x_all, maps=wanted, batch_size=batch_size, autocast=autocast)
     names = [b.name for b in model.blocks]
     return Capture(
         names,

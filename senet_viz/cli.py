@@ -121,6 +121,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    import shlex
+
+    from .collect import compute_stats, distributed_context
+    from .data import open_source
+
+    model = _load(args)
+    source = open_source(args.data).limit_per_class(args.limit_per_class)
+    result = compute_stats(
+        model, source, batch_size=args.batch_size, workers=args.workers, progress=not args.no_progress,
+        autocast=None if args.bf16 is None else args.bf16 == "on",
+    )
+    rank, _ = distributed_context()
+    if rank != 0:
+        return 0
+    result.meta["command"] = "python -m senet_viz " + shlex.join(sys.argv[1:])
+    path = result.save(args.out)
+    print(f"{'block':8} {'specificity':>11} {'s>0.9':>7} {'s<0.1':>7} {'mean s':>7}")
+    for row in result.summary():
+        print(f"{row['block']:8} {row['specificity']:11.4f} {row['saturated_high']:7.1%} "
+              f"{row['saturated_low']:7.1%} {row['mean_s']:7.3f}")
+    print(f"{result.total} pictures in {result.meta['seconds']:.1f}s -> {path}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import train
 
@@ -164,6 +189,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the first N pictures")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("stats", help="per-class statistics of z and s for every SE block")
+    p.add_argument("data", help="folder, archive or cifar10[:train|:test]")
+    model_args(p)
+    p.add_argument("--out", required=True, help="output .npz")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--workers", type=int, default=0, help="DataLoader processes decoding pictures")
+    p.add_argument("--limit-per-class", type=int, default=None)
+    p.add_argument("--bf16", choices=["on", "off"], default=None, help="bf16 autocast (default: on CUDA only)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("train", help="train one of the project's CIFAR models")
     p.add_argument("--model", required=True)

@@ -1,0 +1,271 @@
+"""Figure builders. Each returns a Plotly figure (or, for the static export, a matplotlib
+``Figure``) and never touches Streamlit or pyplot's global state.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .stats import ExcitationStats
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
+MEAN_COLOUR = "#222222"
+
+
+def _stage(name: str) -> tuple[int, int]:
+    m = re.fullmatch(r"SE_(\d+)_(\d+)", name)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def default_blocks(blocks: list[str]) -> list[str]:
+    """The paper's choice: the last block of each stage, and every block of the last stage."""
+    if not blocks:
+        return []
+    stages = [_stage(b)[0] for b in blocks]
+    last_stage = max(stages)
+    chosen = [b for b, s, nxt in zip(blocks, stages, stages[1:] + [None]) if s != nxt or s == last_stage]
+    return chosen
+
+
+def channel_subset(channels: int, mode: str = "all", n: int = 50) -> np.ndarray:
+    """Channel indices: ``all``, the ``first`` n, or n ``sample``d at even spacing (the paper drew 50)."""
+    if mode == "all" or n >= channels:
+        return np.arange(channels)
+    if mode == "first":
+        return np.arange(n)
+    if mode == "sample":
+        return np.unique(np.linspace(0, channels - 1, n).round().astype(int))
+    raise ValueError(f"channel subset is all, first or sample, not {mode!r}")
+
+
+def _grid(n: int, cols: int = 3) -> tuple[int, int]:
+    cols = min(cols, max(1, n))
+    return (n + cols - 1) // cols, cols
+
+
+def excitation_figure(
+    stats: ExcitationStats,
+    blocks: list[str] | None = None,
+    classes: list[str] | None = None,
+    *,
+    subset: str = "all",
+    n: int = 50,
+    show_mean: bool = True,
+) -> go.Figure:
+    """The paper's excitation figure: class-mean s per channel index, one panel per block."""
+    blocks = blocks or default_blocks(stats.blocks)
+    classes = classes if classes is not None else stats.class_names[:4]
+    rows, cols = _grid(len(blocks))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=blocks, vertical_spacing=0.12, horizontal_spacing=0.06)
+    for i, b in enumerate(blocks):
+        r, c = divmod(i, cols)
+        mean = stats.excitation_mean(b)
+        idx = channel_subset(mean.shape[1], subset, n)
+        x = np.arange(len(idx))
+        for j, cls in enumerate(classes):
+            k = stats.class_names.index(cls)
+            fig.add_trace(
+                go.Scatter(x=x, y=mean[k, idx], mode="lines", name=cls, legendgroup=cls, showlegend=i == 0,
+                           line={"color": PALETTE[j % len(PALETTE)], "width": 1.5},
+                           customdata=idx, hovertemplate=f"{cls}<br>channel %{{customdata}}<br>s = %{{y:.3f}}<extra>{b}</extra>"),
+                row=r + 1, col=c + 1,
+            )
+        if show_mean:
+            fig.add_trace(
+                go.Scatter(x=x, y=stats.overall_mean(b)[idx], mode="lines", name="all classes", legendgroup="all",
+                           showlegend=i == 0, line={"color": MEAN_COLOUR, "width": 2, "dash": "dash"},
+                           customdata=idx, hovertemplate=f"all classes<br>channel %{{customdata}}<br>s = %{{y:.3f}}<extra>{b}</extra>"),
+                row=r + 1, col=c + 1,
+            )
+        fig.update_yaxes(range=[0, 1.02], row=r + 1, col=c + 1)
+    fig.update_xaxes(title_text="channel index")
+    fig.update_yaxes(title_text="activation", col=1)
+    fig.update_layout(height=300 * rows + 80, margin={"t": 60, "l": 50, "r": 20, "b": 40}, legend={"orientation": "h", "y": -0.08})
+    return fig
+
+
+def class_band(stats: ExcitationStats, block: str, cls: str, *, subset: str = "all", n: int = 50) -> go.Figure:
+    """Mean and one standard deviation of s over the pictures of one class."""
+    k = stats.class_names.index(cls)
+    mean, std = stats.excitation_mean(block)[k], stats.excitation_std(block)[k]
+    idx = channel_subset(len(mean), subset, n)
+    x = np.arange(len(idx))
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[mean[idx] + std[idx], (mean[idx] - std[idx])[::-1]],
+                             fill="toself", fillcolor="rgba(31,119,180,0.25)", line={"width": 0}, name="± 1 std", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=mean[idx], mode="lines", name=f"{cls} mean", line={"color": PALETTE[0]}, customdata=idx,
+                             hovertemplate="channel %{customdata}<br>s = %{y:.3f}<extra></extra>"))
+    fig.update_layout(title=f"{block}: {cls} ({int(stats.count[k])} pictures)", xaxis_title="channel index",
+                      yaxis_title="activation", yaxis_range=[0, 1.02], height=340, margin={"t": 50, "b": 40})
+    return fig
+
+
+def depth_profile(stats: ExcitationStats) -> go.Figure:
+    """Class-specificity and saturation by depth, one point per block."""
+    rows = stats.summary()
+    names = [r["block"] for r in rows]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Scatter(x=names, y=[r["specificity"] for r in rows], name="class-specificity", mode="lines+markers"),
+                  secondary_y=False)
+    fig.add_trace(go.Scatter(x=names, y=[r["saturated_high"] for r in rows], name="share s > 0.9", mode="lines+markers",
+                             line={"dash": "dot"}), secondary_y=True)
+    fig.add_trace(go.Scatter(x=names, y=[r["saturated_low"] for r in rows], name="share s < 0.1", mode="lines+markers",
+                             line={"dash": "dash"}), secondary_y=True)
+    fig.update_yaxes(title_text="between / within class variance", secondary_y=False, rangemode="tozero")
+    fig.update_yaxes(title_text="share of activations", secondary_y=True, range=[0, 1], tickformat=".0%")
+    fig.update_layout(height=360, margin={"t": 30, "b": 40}, legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def similarity_heatmap(stats: ExcitationStats, block: str) -> go.Figure:
+    sim = stats.similarity(block)
+    fig = go.Figure(go.Heatmap(z=sim, x=stats.class_names, y=stats.class_names, zmin=-1, zmax=1, colorscale="RdBu_r",
+                               colorbar={"title": "r"}, hovertemplate="%{y} vs %{x}: %{z:.3f}<extra></extra>"))
+    fig.update_layout(title=f"{block}: correlation of class-mean excitation", height=460, yaxis_autorange="reversed",
+                      margin={"t": 50, "b": 40})
+    return fig
+
+
+def distribution(stats: ExcitationStats, block: str, classes: list[str] | None = None) -> go.Figure:
+    """The distribution of s per class, over all pictures and channels (normalised histograms)."""
+    classes = classes if classes is not None else stats.class_names[:4]
+    edges = np.linspace(0, 1, stats.bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure()
+    for j, cls in enumerate(classes):
+        h = stats.hist[block][stats.class_names.index(cls)].astype(float)
+        fig.add_trace(go.Scatter(x=centres, y=h / max(1.0, h.sum()), mode="lines", name=cls, line={"shape": "hvh", "color": PALETTE[j % len(PALETTE)]}))
+    h = stats.hist[block].sum(0).astype(float)
+    fig.add_trace(go.Scatter(x=centres, y=h / max(1.0, h.sum()), mode="lines", name="all classes",
+                             line={"shape": "hvh", "color": MEAN_COLOUR, "dash": "dash"}))
+    fig.update_layout(title=f"{block}: distribution of s", xaxis_title="s", yaxis_title="share", height=340, margin={"t": 50, "b": 40})
+    return fig
+
+
+def fingerprint(matrix: np.ndarray, blocks: list[str]) -> go.Figure:
+    """A picture's excitation fingerprint: s as a heat map, blocks by channels."""
+    fig = go.Figure(go.Heatmap(z=matrix, y=blocks, zmin=0, zmax=1, colorscale="Viridis", colorbar={"title": "s"},
+                               hovertemplate="%{y}, channel %{x}: s = %{z:.3f}<extra></extra>"))
+    fig.update_layout(height=max(220, 26 * len(blocks) + 80), xaxis_title="channel", yaxis_autorange="reversed",
+                      margin={"t": 20, "b": 40})
+    return fig
+
+
+def vector_bars(values: np.ndarray, title: str, *, sort: bool = False, reference: np.ndarray | None = None,
+                value_name: str = "value") -> go.Figure:
+    """Bars of a per-channel vector (z or s), optionally sorted, optionally with a reference line."""
+    idx = np.argsort(-values) if sort else np.arange(len(values))
+    x = np.arange(len(idx)) if sort else idx
+    fig = go.Figure(go.Bar(x=x, y=values[idx], customdata=idx, name=value_name,
+                           hovertemplate=f"channel %{{customdata}}: {value_name} = %{{y:.4f}}<extra></extra>"))
+    if reference is not None:
+        fig.add_trace(go.Scatter(x=x, y=reference[idx], mode="lines", name="class mean", line={"color": MEAN_COLOUR}))
+    fig.update_layout(title=title, xaxis_title="channel (sorted by value)" if sort else "channel", yaxis_title=value_name,
+                      height=280, margin={"t": 40, "b": 40}, showlegend=reference is not None)
+    return fig
+
+
+def channel_maps(before: np.ndarray, after: np.ndarray, channels: list[int], s: np.ndarray) -> go.Figure:
+    """u_c and s_c * u_c for chosen channels, on one colour scale (top row before, bottom after)."""
+    lim = float(max(np.abs(before).max(), np.abs(after).max(), 1e-12))
+    n = len(channels)
+    titles = [f"u_{c} (s={s[c]:.2f})" for c in channels] + [f"s_{c} · u_{c}" for c in channels]
+    fig = make_subplots(rows=2, cols=n, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.1)
+    for i in range(n):
+        for row, maps in ((1, before), (2, after)):
+            fig.add_trace(go.Heatmap(z=maps[i], zmin=-lim, zmax=lim, colorscale="RdBu_r", showscale=(i == n - 1 and row == 1),
+                                     hovertemplate="(%{y}, %{x}): %{z:.3f}<extra></extra>"), row=row, col=i + 1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, autorange="reversed")
+    fig.update_layout(height=430, margin={"t": 40, "b": 10, "l": 10, "r": 10})
+    return fig
+
+
+def se_block_diagram(channels: int | None = None, hidden: int | None = None) -> go.Figure:
+    """The SE block drawn as the paper does: U -> squeeze -> excitation -> scale."""
+    c = f"C={channels}" if channels else "C"
+    h = f"C/r={hidden}" if hidden else "C/r"
+    boxes = [
+        (0.0, "X", "input", "#cfd8dc"), (1.3, "U", f"H×W×{c}<br>F_tr (conv)", "#90caf9"),
+        (2.6, "z", f"1×1×{c}<br>F_sq: global avg pool (Eq. 2)", "#ffe082"),
+        (3.9, "s", f"FC {h} → ReLU → FC {c} → σ<br>F_ex (Eq. 3)", "#ffab91"),
+        (5.2, "X̃", f"H×W×{c}<br>F_scale: s_c · u_c (Eq. 4)", "#a5d6a7"),
+    ]
+    fig = go.Figure()
+    for x, label, text, colour in boxes:
+        fig.add_shape(type="rect", x0=x, x1=x + 0.9, y0=0, y1=1, fillcolor=colour, line={"color": "#37474f"})
+        fig.add_annotation(x=x + 0.45, y=0.62, text=f"<b>{label}</b>", showarrow=False, font={"size": 22})
+        fig.add_annotation(x=x + 0.45, y=0.25, text=text, showarrow=False, font={"size": 11})
+    for (x0, *_), (x1, *_) in zip(boxes, boxes[1:]):
+        fig.add_annotation(x=x1, y=0.5, ax=x0 + 0.9, ay=0.5, xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=3, arrowwidth=2)
+    fig.add_annotation(x=5.65, y=1.0, ax=1.75, ay=1.0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                       arrowhead=3, arrowwidth=1.5, arrowcolor="#1565c0")
+    fig.add_annotation(x=3.7, y=1.12, text="U is rescaled channel by channel", showarrow=False, font={"color": "#1565c0"})
+    fig.update_xaxes(visible=False, range=[-0.1, 6.2])
+    fig.update_yaxes(visible=False, range=[-0.1, 1.25])
+    fig.update_layout(height=230, margin={"t": 10, "b": 10, "l": 10, "r": 10}, plot_bgcolor="white")
+    return fig
+
+
+def module_diagram(kind: str = "resnet") -> go.Figure:
+    """The SE-ResNet module (SE on the residual branch, before the addition) or the SE-Inception module."""
+    if kind == "resnet":
+        steps = ["X", "Residual (convs)", "Global pooling", "FC (C/r)", "ReLU", "FC (C)", "Sigmoid", "Scale", "⊕ identity", "X̃"]
+    else:
+        steps = ["X", "Inception module", "Global pooling", "FC (C/r)", "ReLU", "FC (C)", "Sigmoid", "Scale", "X̃"]
+    fig = go.Figure()
+    for i, text in enumerate(steps):
+        y = -i
+        se_part = text in ("Global pooling", "FC (C/r)", "ReLU", "FC (C)", "Sigmoid", "Scale")
+        fig.add_shape(type="rect", x0=0, x1=2, y0=y - 0.35, y1=y + 0.35, fillcolor="#ffe0b2" if se_part else "#e3f2fd",
+                      line={"color": "#455a64"})
+        fig.add_annotation(x=1, y=y, text=text, showarrow=False)
+        if i:
+            fig.add_annotation(x=1, y=y + 0.35, ax=1, ay=y + 0.65, xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2)
+    if kind == "resnet":
+        fig.add_annotation(x=2.05, y=-8, ax=2.05, ay=0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                           arrowhead=2, arrowcolor="#2e7d32")
+        fig.add_annotation(x=2.6, y=-4, text="identity", showarrow=False, font={"color": "#2e7d32"}, textangle=-90)
+    fig.update_xaxes(visible=False, range=[-0.3, 3])
+    fig.update_yaxes(visible=False, range=[-len(steps) + 0.4, 0.6])
+    fig.update_layout(title="SE-ResNet module" if kind == "resnet" else "SE-Inception module", height=520,
+                      margin={"t": 40, "b": 10, "l": 10, "r": 10}, plot_bgcolor="white")
+    return fig
+
+
+def excitation_static(
+    stats: ExcitationStats, blocks: list[str] | None = None, classes: list[str] | None = None, *,
+    subset: str = "sample", n: int = 50, fmt: str = "png",
+) -> bytes:
+    """The paper-style excitation figure as PNG, SVG or PDF bytes (matplotlib, no pyplot state)."""
+    from matplotlib.figure import Figure
+
+    if fmt not in ("png", "svg", "pdf"):
+        raise ValueError(f"format is png, svg or pdf, not {fmt!r}")
+    blocks = blocks or default_blocks(stats.blocks)
+    classes = classes if classes is not None else stats.class_names[:4]
+    rows, cols = _grid(len(blocks))
+    fig = Figure(figsize=(4.2 * cols, 2.9 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat[len(blocks):]:
+        ax.set_visible(False)
+    for ax, b in zip(axes.flat, blocks):
+        mean = stats.excitation_mean(b)
+        idx = channel_subset(mean.shape[1], subset, n)
+        for j, cls in enumerate(classes):
+            ax.plot(mean[stats.class_names.index(cls), idx], color=PALETTE[j % len(PALETTE)], lw=1.2, label=cls)
+        ax.plot(stats.overall_mean(b)[idx], color=MEAN_COLOUR, lw=1.6, ls="--", label="all")
+        ax.set_title(b)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("channel index")
+        ax.set_ylabel("activation")
+    axes.flat[0].legend(fontsize=7, loc="lower left")
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=150)
+    return buf.getvalue()

@@ -1,0 +1,64 @@
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from senet_viz import plots
+from senet_viz.stats import Accumulator
+
+BLOCKS = {"SE_2_1": 16, "SE_2_2": 16, "SE_3_1": 32, "SE_3_2": 32, "SE_4_1": 64, "SE_4_2": 64}
+
+
+def _stats(k: int):
+    rng = np.random.default_rng(k)
+    acc = Accumulator(BLOCKS, k)
+    n = max(2 * k, 8)
+    y = torch.from_numpy(np.arange(n) % k)
+    s = {b: torch.from_numpy(rng.uniform(0, 1, (n, c))) for b, c in BLOCKS.items()}
+    acc.add(y, s, s)
+    return acc.result([f"class {i}" for i in range(k)])
+
+
+def test_default_blocks_follow_the_paper():
+    names = ["SE_2_1", "SE_2_2", "SE_2_3", "SE_3_1", "SE_3_4", "SE_4_6", "SE_5_1", "SE_5_2", "SE_5_3"]
+    assert plots.default_blocks(names) == ["SE_2_3", "SE_3_4", "SE_4_6", "SE_5_1", "SE_5_2", "SE_5_3"]
+
+
+def test_channel_subsets():
+    assert len(plots.channel_subset(64, "all")) == 64
+    assert list(plots.channel_subset(64, "first", 5)) == [0, 1, 2, 3, 4]
+    sample = plots.channel_subset(2048, "sample", 50)
+    assert len(sample) == 50 and sample[0] == 0 and sample[-1] == 2047
+    with pytest.raises(ValueError):
+        plots.channel_subset(10, "odd", 3)
+
+
+@pytest.mark.parametrize("k", [1, 10, 1000])
+def test_figures_build_for_any_number_of_classes(k):
+    st = _stats(k)
+    classes = st.class_names[: min(k, 4)]
+    fig = plots.excitation_figure(st, classes=classes, subset="sample", n=20)
+    assert isinstance(fig, go.Figure)
+    assert len(fig.data) == len(plots.default_blocks(st.blocks)) * (len(classes) + 1)
+    assert isinstance(plots.class_band(st, "SE_3_1", classes[0]), go.Figure)
+    assert len(plots.depth_profile(st).data) == 3
+    heat = plots.similarity_heatmap(st, "SE_4_2")
+    assert np.asarray(heat.data[0].z).shape == (k, k)
+    assert len(plots.distribution(st, "SE_2_1", classes).data) == len(classes) + 1
+
+
+@pytest.mark.parametrize("fmt,magic", [("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF")])
+def test_static_export(fmt, magic):
+    data = plots.excitation_static(_stats(4), fmt=fmt)
+    assert data.startswith(magic) and len(data) > 1000
+
+
+def test_picture_views():
+    m = np.random.default_rng(0).uniform(0, 1, (3, 8))
+    assert isinstance(plots.fingerprint(m, ["a", "b", "c"]), go.Figure)
+    bars = plots.vector_bars(m[0], "s", sort=True, reference=m[1])
+    assert list(bars.data[0].y) == sorted(m[0], reverse=True)
+    maps = plots.channel_maps(np.ones((2, 4, 4)), np.ones((2, 4, 4)) * 0.5, [3, 5], np.linspace(0, 1, 8))
+    assert len(maps.data) == 4 and maps.data[0].zmax == maps.data[3].zmax  # one colour scale
+    assert isinstance(plots.se_block_diagram(64, 4), go.Figure)
+    assert isinstance(plots.module_diagram("inception"), go.Figure)
