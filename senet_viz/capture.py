@@ -13,6 +13,7 @@ could write in place); the copy to the host happens once, after the forward.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,9 +27,13 @@ _ACTIVE: contextvars.ContextVar[_Recorder | None] = contextvars.ContextVar("sene
 DEFAULT_BATCH = 64
 
 
+Override = Callable[[torch.Tensor], torch.Tensor]
+
+
 @dataclass
 class _Recorder:
     maps: frozenset[str]
+    override: dict[str, Override] = field(default_factory=dict)
     squeeze: dict[str, list[torch.Tensor]] = field(default_factory=dict)
     excitation: dict[str, list[torch.Tensor]] = field(default_factory=dict)
     inputs: dict[str, list[torch.Tensor]] = field(default_factory=dict)
@@ -50,7 +55,7 @@ class _Hooks:
             gate = getattr(b.module, b.adapter.gate)
             self.handles += [
                 fc1.register_forward_pre_hook(lambda m, args, n=name: self._put("squeeze", n, _flat(args[0]))),
-                gate.register_forward_hook(lambda m, args, out, n=name: self._put("excitation", n, _flat(out))),
+                gate.register_forward_hook(lambda m, args, out, n=name: self._gate(n, out)),
                 b.module.register_forward_pre_hook(lambda m, args, n=name: self._map("inputs", n, args[0])),
                 b.module.register_forward_hook(lambda m, args, out, n=name: self._map("outputs", n, out)),
             ]
@@ -60,6 +65,17 @@ class _Hooks:
         rec = _ACTIVE.get()
         if rec is not None:
             getattr(rec, kind).setdefault(name, []).append(value)
+
+    @staticmethod
+    def _gate(name: str, s: torch.Tensor) -> torch.Tensor | None:
+        rec = _ACTIVE.get()
+        if rec is None:
+            return None
+        replace = rec.override.get(name)
+        if replace is not None:  # an ablation: the block multiplies by this s instead
+            s = replace(s)
+        rec.excitation.setdefault(name, []).append(_flat(s))
+        return s if replace is not None else None
 
     @staticmethod
     def _map(kind: str, name: str, value: torch.Tensor) -> None:
@@ -151,10 +167,15 @@ def record(
     maps: frozenset[str] = frozenset(),
     batch_size: int = DEFAULT_BATCH,
     autocast: bool = False,
+    override: dict[str, Override] | None = None,
 ) -> tuple[_Recorder, list[torch.Tensor]]:
-    """Forward a preprocessed batch in chunks with capture on; everything stays on the device."""
+    """Forward a preprocessed batch in chunks with capture on; everything stays on the device.
+
+    ``override``: block name -> function of s giving the s that block multiplies by instead
+    (ablations); it acts in this call only, other threads' forwards are untouched.
+    """
     install(model)
-    rec = _Recorder(maps)
+    rec = _Recorder(maps, dict(override or {}))
     logits = []
     token = _ACTIVE.set(rec)
     try:
@@ -175,20 +196,22 @@ def capture(
     maps: list[str] | None = None,
     batch_size: int = DEFAULT_BATCH,
     autocast: bool = False,
+    override: dict[str, Override] | None = None,
 ) -> Capture:
     """Run ``images`` (PIL pictures or a preprocessed batch [N, 3, H, W]) and capture every SE block.
 
     ``maps``: block names whose U and s * U are kept too (for the reweighting view).
     Batches larger than ``batch_size`` run in chunks, so memory stays bounded.
     ``autocast``: bf16 autocast (on CUDA it doubles throughput; numbers then are bf16-exact).
+    ``override``: see ``record``; the captured s is then the one the block multiplied by.
     """
     wanted = frozenset(maps or ())
     known = {b.name for b in model.blocks}
-    for name in wanted - known:
+    for name in (wanted | set(override or ())) - known:
         raise BlockNotFound(f"{model.name} has no block {name!r}")
     with torch.inference_mode():
         x_all = _as_batch(model, images)
-    rec, logits = record(model, x_all, maps=wanted, batch_size=batch_size, autocast=autocast)
+    rec, logits = record(model, x_all, maps=wanted, batch_size=batch_size, autocast=autocast, override=override)
     names = [b.name for b in model.blocks]
     return Capture(
         names,

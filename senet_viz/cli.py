@@ -146,6 +146,28 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ablate(args: argparse.Namespace) -> int:
+    import json
+    import shlex
+
+    from .ablation import stage_accuracy
+    from .data import open_source
+
+    model = _load(args)
+    source = open_source(args.data)
+    res = stage_accuracy(model, source, limit=args.limit)
+    res.update(model=model.name, weights=model.weights, data=source.origin, data_sha256=source.checksum,
+               command="python -m senet_viz " + shlex.join(sys.argv[1:]))
+    for key, acc in res["top1"].items():
+        print(f"SE off in {key:8} top1={acc:.4f}")
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import train
 
@@ -200,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bf16", choices=["on", "off"], default=None, help="bf16 autocast (default: on CUDA only)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("ablate", help="accuracy with SE switched off (s := 1) per stage")
+    model_args(p)
+    p.add_argument("--data", required=True)
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--out", default=None, help="write the result as JSON")
+    p.set_defaults(func=cmd_ablate)
 
     p = sub.add_parser("train", help="train one of the project's CIFAR models")
     p.add_argument("--model", required=True)
