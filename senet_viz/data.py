@@ -264,3 +264,23 @@ def open_source(spec: str | Path) -> LabelledPictures:
     if not path.exists():
         raise DataError(f"{text}: no such folder or archive")
     raise DataError(f"{text}: not a folder, an archive ({', '.join(ARCHIVE_SUFFIXES)}) or 'cifar10'")
+
+
+def in_memory(items: list[tuple[str, bytes]], origin: str = "uploaded pictures") -> LabelledPictures:
+    """Labelled pictures held as encoded bytes: (class name, picture bytes) pairs."""
+    if not items:
+        raise DataError("no pictures")
+    classes = sorted({c for c, _ in items})
+    labels = [classes.index(c) for c, _ in items]
+    blobs = [b for _, b in items]
+    return LabelledPictures(classes, labels, lambda i: load_image(blobs[i]), origin)
+
+
+def archive_bytes(data: bytes, name: str, workdir: Path) -> LabelledPictures:
+    """An uploaded archive of class folders, unpacked with every check into ``workdir``."""
+    archive = workdir / Path(name).name
+    archive.write_bytes(data)
+    target = workdir / "unpacked"
+    unpack_archive(archive, target)
+    archive.unlink()
+    return image_folder(target, origin=name, checksum=hashlib.sha256(data).hexdigest())

@@ -1,0 +1,65 @@
+"""SENet Explorer: the entry point. Draws the shared sidebar, then runs the chosen page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="SENet Explorer", page_icon="🧠", layout="wide")
+
+from pages import common  # noqa: E402  (after set_page_config)
+from senet_viz import plots  # noqa: E402
+
+
+def home() -> None:
+    st.title("SENet Explorer")
+    st.markdown(
+        "A **Squeeze-and-Excitation** block lets a network reweigh its own channels, picture by picture. "
+        "It *squeezes* each feature map $u_c$ of $U$ to one number $z_c$ (global average pooling), "
+        "*excites* a gate $s = \\sigma(W_2\\,\\delta(W_1 z))$ from all of them, and *scales* every channel: "
+        "$\\tilde x_c = s_c\\,u_c$ (Hu et al., *Squeeze-and-Excitation Networks*, CVPR 2018 / TPAMI 2019)."
+    )
+    model = common.active_model()
+    first = model.blocks[0] if model.blocks else None
+    st.plotly_chart(plots.se_block_diagram(first.channels if first else None, first.hidden if first else None),
+                    config=common.PLOTLY_CONFIG, width="stretch")
+    if first:
+        st.caption(f"Numbers of {model.name}'s first block, {first.name}: C = {first.channels}, C/r = {first.hidden}.")
+    col1, col2, col3 = st.columns(3)
+    col1.metric("Active model", model.label)
+    col2.metric("SE blocks", len(model.blocks))
+    device = "GPU" if model.device.type == "cuda" else "CPU"
+    col3.metric("Runs on", device)
+    card = model.card
+    if card and "test" in card:
+        st.markdown(
+            f"**{model.name}**: {card['architecture']}, trained by this project for {card['epochs']} epochs "
+            f"on CIFAR-10 ({card['device']}, {card['training_seconds'] / 60:.0f} min). "
+            f"Test accuracy **{card['test']['top1']:.2%}** on {card['test']['n']:,} pictures of the JPEG test split."
+        )
+        per_class = card["test"]["per_class"]
+        st.dataframe({"class": list(per_class), "accuracy": [f"{v:.1%}" for v in per_class.values()]},
+                     hide_index=True, width=320)
+    elif model.random_weights:
+        st.info("Random weights: predictions are not meaningful.")
+    else:
+        st.caption(f"Weights: {model.weights}")
+    st.subheader("Where to go next")
+    st.page_link(PAGES["inspect"], label="Inspect: a picture's z and s in every block, and channel reweighting", icon="🔍")
+    st.page_link(PAGES["patterns"], label="Class patterns: the paper's excitation figure for this model", icon="📈")
+    st.page_link(PAGES["equations"], label="Equations: Eqs. 1-5 step by step with live numbers", icon="🧮")
+    st.page_link(PAGES["cost"], label="Architecture & cost: parameters, FLOPs and the reduction ratio r", icon="🏗️")
+    st.page_link(PAGES["ablation"], label="Ablation: switch SE off and see what changes", icon="✂️")
+
+
+PAGES = {
+    "home": st.Page(home, title="Home", icon="🏠", default=True),
+    "inspect": st.Page("pages/inspect.py", title="Inspect", icon="🔍"),
+    "patterns": st.Page("pages/class_patterns.py", title="Class patterns", icon="📈"),
+    "equations": st.Page("pages/equations.py", title="Equations", icon="🧮"),
+    "cost": st.Page("pages/architecture.py", title="Architecture & cost", icon="🏗️"),
+    "ablation": st.Page("pages/ablation.py", title="Ablation", icon="✂️"),
+}
+
+page = st.navigation(list(PAGES.values()))
+common.sidebar()
+page.run()

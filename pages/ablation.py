@@ -1,0 +1,63 @@
+"""Ablation: switch SE off or replace s in chosen blocks; the effect on a picture and on test accuracy."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages import common
+from senet_viz.ablation import MODES, ablate
+
+st.title("Ablation")
+model = common.active_model()
+if not common.need_se_blocks(model):
+    st.stop()
+name, data = common.picture_or_default()
+picture, base = common.capture_picture(model, name, data)
+if base is None:
+    st.stop()
+
+names = [b.name for b in model.blocks]
+last_stage = max(b.stage for b in model.blocks)
+c1, c2 = st.columns([2, 1])
+blocks = c1.multiselect("Blocks to change", names, default=[b.name for b in model.blocks if b.stage == last_stage], key="abl_blocks")
+mode = c2.selectbox("Replace s with", MODES, key="abl_mode", format_func={
+    "off": "1 (SE off)", "constant": "a constant", "class_mean": "the class mean", "shuffle": "shuffled channels"}.get)
+value = st.slider("Constant", 0.0, 1.0, 0.5, key="abl_value") if mode == "constant" else 0.5
+stats = common.shipped_stats(model.name) if not model.random_weights else None
+class_means = None
+if mode == "class_mean":
+    if stats is None:
+        st.error("The class-mean replacement needs statistics of this model (shipped for the embedded model).")
+        st.stop()
+    cls = st.selectbox("Class", stats.class_names, key="abl_class")
+    k = stats.class_names.index(cls)
+    class_means = {b: stats.excitation_mean(b)[k] for b in stats.blocks}
+
+changed = ablate(model, [picture], blocks, mode, value=value, class_means=class_means)
+left, right = st.columns([1, 2])
+left.image(picture, caption=name, width="stretch")
+with right:
+    before, after = base.top(5)[0], changed.top(5)[0]
+    st.markdown(f"**Before:** {before[0][0]} ({before[0][1]:.1%}) → **after:** {after[0][0]} ({after[0][1]:.1%})")
+    top_names = list(dict.fromkeys([c for c, _ in before] + [c for c, _ in after]))[:8]
+    idx = [model.class_names.index(c) for c in top_names]
+    fig = go.Figure([go.Bar(name="as trained", x=top_names, y=base.probs[0, idx]),
+                     go.Bar(name="ablated", x=top_names, y=changed.probs[0, idx])])
+    fig.update_layout(barmode="group", height=320, yaxis_title="probability", margin={"t": 20})
+    st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
+
+st.subheader("Test accuracy with SE switched off, stage by stage")
+res = common.shipped_ablation(model.name) if not model.random_weights else None
+if res is None:
+    st.info("No ablation results are shipped for this model; `python -m senet_viz ablate --model NAME --data FOLDER --out FILE` computes them.")
+else:
+    keys = list(res["top1"])
+    fig = go.Figure(go.Bar(x=[f"SE off: {k}" for k in keys], y=[100 * res["top1"][k] for k in keys],
+                           text=[f"{100 * res['top1'][k]:.2f}%" for k in keys], textposition="outside"))
+    fig.update_layout(height=360, yaxis_title="top-1 accuracy (%)", yaxis_range=[0, 105], margin={"t": 20})
+    st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
+    st.caption(f"{res['n']:,} test pictures; s := 1 at inference in the blocks of each stage, with the trained weights "
+               f"unchanged (the paper instead trains a network without SE in that stage). Made by `{res['command']}`.")
+    common.paper_note("removing SE from the last stage of SE-ResNet-50 costs < 0.1% top-5 error (and the network is retrained "
+                      "without it), because SE_5_2 is nearly saturated and SE_5_3 alike across classes.")

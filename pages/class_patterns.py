@@ -1,0 +1,130 @@
+"""Class patterns: the paper's excitation figure, specificity and saturation by depth, class similarity."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from pages import common
+from senet_viz import plots
+from senet_viz.collect import compute_stats
+from senet_viz.data import archive_bytes, in_memory
+from senet_viz.errors import SenetVizError
+from senet_viz.stats import ExcitationStats
+
+st.title("Class patterns")
+model = common.active_model()
+if not common.need_se_blocks(model):
+    st.stop()
+
+
+def _progress_stats(source, label: str) -> ExcitationStats:
+    bar = st.progress(0.0, text=f"Computing statistics over {len(source)} pictures…")
+    result = compute_stats(model, source, batch_size=32,
+                           on_batch=lambda done, total: bar.progress(done / total, text=f"{done} of {total} pictures"))
+    bar.empty()
+    return result
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def stats_from_archive(_model, key, digest: str, data: bytes, name: str) -> ExcitationStats:
+    with tempfile.TemporaryDirectory(prefix="senet-upload-") as tmp:
+        return _progress_stats(archive_bytes(data, name, Path(tmp)), name)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def stats_from_pictures(_model, key, digest: str, items: tuple[tuple[str, bytes], ...]) -> ExcitationStats:
+    return _progress_stats(in_memory(list(items)), "uploaded pictures")
+
+
+shipped = common.shipped_stats(model.name) if not model.random_weights else None
+options = (["Shipped statistics (CIFAR-10 test split)"] if shipped is not None else []) + ["A .zip of class folders", "Pictures, a class per batch"]
+source_choice = st.radio("Statistics from", options, horizontal=True, key="stats_source")
+stats: ExcitationStats | None = None
+if source_choice.startswith("Shipped"):
+    stats = shipped
+    st.caption(f"{stats.total:,} pictures, {len(stats.class_names)} classes. Made by: `{stats.meta.get('command', 'python -m senet_viz stats')}`")
+elif source_choice.startswith("A .zip"):
+    up = st.file_uploader("A .zip of <class>/<picture> folders", type=["zip"], key="stats_zip")
+    if up is not None:
+        data = up.getvalue()
+        try:
+            stats = stats_from_archive(model, common.model_key(model), common.picture_hash(data), data, up.name)
+        except SenetVizError as exc:
+            st.error(str(exc))
+else:
+    items = st.session_state.setdefault("labelled", [])
+    c1, c2 = st.columns([1, 2])
+    label = c1.text_input("Class of this batch", key="batch_class", max_chars=60)
+    files = c2.file_uploader("Pictures of that class", accept_multiple_files=True, key="batch_files",
+                             type=["jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"])
+    if st.button("Add batch", disabled=not (label.strip() and files)):
+        items.extend((label.strip(), f.getvalue()) for f in files)
+    counts = {}
+    for c, _ in items:
+        counts[c] = counts.get(c, 0) + 1
+    st.write(", ".join(f"{c}: {n}" for c, n in sorted(counts.items())) or "No pictures yet.")
+    if items and st.button("Clear"):
+        items.clear()
+        st.rerun()
+    if items:
+        key = common.picture_hash(b"".join(c.encode() + b for c, b in items))
+        try:
+            stats = stats_from_pictures(model, common.model_key(model), key, tuple(items))
+        except SenetVizError as exc:
+            st.error(str(exc))
+
+if stats is None:
+    st.info("Choose or upload labelled pictures to see the class patterns.")
+    st.stop()
+if stats.blocks != [b.name for b in model.blocks]:
+    st.error("These statistics belong to another model.")
+    st.stop()
+
+names = stats.class_names
+default_classes = [c for c in st.query_params.get_all("cls") if c in names] or names[: min(4, len(names))]
+c1, c2 = st.columns(2)
+blocks = c1.multiselect("Blocks", stats.blocks, default=plots.default_blocks(stats.blocks), key="pattern_blocks")
+classes = c2.multiselect("Classes", names, default=default_classes, key="pattern_classes", max_selections=10)
+st.query_params["cls"] = classes
+c3, c4 = st.columns(2)
+subset = c3.radio("Channels", ["all", "first", "sample"], horizontal=True, key="subset",
+                  format_func={"all": "all", "first": "the first N", "sample": "N sampled evenly"}.get)
+n = c4.slider("N", 5, 200, 50, key="subset_n", disabled=subset == "all")
+
+st.subheader("Excitation by class and block")
+st.plotly_chart(plots.excitation_figure(stats, blocks or None, classes, subset=subset, n=n), config=common.PLOTLY_CONFIG, width="stretch")
+st.caption("Each line is the mean excitation s_c of one class's pictures per channel; the dashed line is the mean over all classes. "
+           "Look for where the class lines separate from each other.")
+common.paper_note("for SE-ResNet-50 on ImageNet (Fig. 6, goldfish, pug, plane, cliff), the classes are nearly the same at SE_2_3, "
+                  "become class-specific at SE_4_6 and SE_5_1, SE_5_2 is saturated (most values near 1) and SE_5_3 is similar "
+                  "across classes up to scale.")
+fmt = st.selectbox("Export the figure as", ["png", "svg", "pdf"], key="export_fmt")
+st.download_button(f"Paper-style figure ({fmt.upper()})", plots.excitation_static(stats, blocks or None, classes, subset=subset, n=n, fmt=fmt),
+                   file_name=f"excitation.{fmt}")
+
+st.subheader("Variation within one class")
+band_block = st.selectbox("Block", stats.blocks, index=len(stats.blocks) - 1, key="band_block")
+band_class = st.selectbox("Class", names, key="band_class")
+st.plotly_chart(plots.class_band(stats, band_block, band_class, subset=subset, n=n), config=common.PLOTLY_CONFIG, width="stretch")
+common.paper_note("the spread between pictures of one class grows with depth (the companion figure for goldfish and plane).")
+
+st.subheader("Class-specificity and saturation by depth")
+st.plotly_chart(plots.depth_profile(stats), config=common.PLOTLY_CONFIG, width="stretch")
+st.caption("Class-specificity: variance between the class means over the mean variance within classes (0: all classes alike; "
+           "its floor from sampling is about 1 / pictures per class). Saturation: share of s above 0.9 and below 0.1.")
+common.paper_note("shared early, class-specific late, saturated near the end; hence the last stage's SE matters least.")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Class similarity")
+    sim_block = st.selectbox("Block", stats.blocks, index=len(stats.blocks) - 1, key="sim_block")
+    st.plotly_chart(plots.similarity_heatmap(stats, sim_block), config=common.PLOTLY_CONFIG, width="stretch")
+    st.caption("Correlation between class-mean excitation vectors: red, the classes are excited alike; blue, differently.")
+with right:
+    st.subheader("Distribution of s")
+    dist_block = st.selectbox("Block", stats.blocks, index=len(stats.blocks) - 1, key="dist_block")
+    st.plotly_chart(plots.distribution(stats, dist_block, classes), config=common.PLOTLY_CONFIG, width="stretch")
+    st.caption("Share of activations per value of s over all pictures and channels of each class.")

@@ -1,0 +1,217 @@
+"""Streamlit glue shared by every page: the model picker, cached model and captures, pictures.
+
+Nothing here computes: it wires widgets to senet_viz functions and caches their results.
+One model per (name, weights) per process (st.cache_resource); captures are cached by the
+picture's hash (st.cache_data, bounded). Everything a session chooses lives in its own
+st.session_state; the cached objects are read-only and shared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from senet_viz.capture import Capture, capture
+from senet_viz.errors import SenetVizError
+from senet_viz.images import load_image
+from senet_viz.models import DEFAULT_MODEL, RANDOM, LoadedModel, list_models, load_model, weights_available
+from senet_viz.models.project import ASSETS
+from senet_viz.stats import ExcitationStats, load_stats
+
+PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+GALLERY = {"cat": "chelsea", "coffee": "coffee", "rocket": "rocket", "astronaut": "astronaut"}
+CAPTURE_CACHE_ENTRIES = int(os.environ.get("SENET_VIZ_CAPTURE_CACHE", "128"))
+
+
+def threads() -> None:
+    # One process serves every session: torch's intra-op pool uses the machine's cores,
+    # and sessions queue on them rather than oversubscribing.
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def cached_model(name: str, weights: str | None) -> LoadedModel:
+    threads()
+    return load_model(name, weights=weights)
+
+
+@st.cache_resource(max_entries=8)
+def shipped_stats(name: str) -> ExcitationStats | None:
+    path = ASSETS / "stats" / f"{name}-cifar10-test.npz"
+    return load_stats(path) if path.is_file() else None
+
+
+@st.cache_resource
+def shipped_ablation(name: str) -> dict | None:
+    import json
+
+    path = ASSETS / "ablation" / f"{name}-cifar10-test.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def model_choices() -> list[str]:
+    return [e.name for e in list_models()]
+
+
+def _sync_query_param(key: str, value: str | None) -> None:
+    if value is None:
+        st.query_params.pop(key, None)
+    elif st.query_params.get(key) != value:
+        st.query_params[key] = value
+
+
+def sidebar() -> None:
+    """The model picker, kept across pages through st.session_state and in the page link."""
+    choices = model_choices()
+    if "model_name" not in st.session_state:
+        wanted = st.query_params.get("model", DEFAULT_MODEL)
+        st.session_state.model_name = wanted
+        st.session_state.model_choice = wanted if wanted in choices else "other…"
+        st.session_state.model_other = "" if wanted in choices else wanted
+        st.session_state.weights_choice = "random" if st.query_params.get("weights") == RANDOM else "default"
+    with st.sidebar:
+        st.markdown("### Model")
+        choice = st.selectbox("Network", [*choices, "other…"], key="model_choice",
+                              help="Any timm or torchvision network with SE blocks; ImageNet weights need one download.")
+        name = choice
+        if choice == "other…":
+            name = st.text_input("timm or torchvision name", key="model_other", placeholder="e.g. seresnet101").strip() or DEFAULT_MODEL
+        st.radio("Weights", ["default", "random"], key="weights_choice", horizontal=True,
+                 help="default: the shipped or pretrained weights; random: random initialisation (degenerate pictures).")
+        st.session_state.model_name = name
+        try:
+            if name in choices and st.session_state.weights_choice == "default" and not weights_available(name):
+                st.caption("⚠ The default weights of this model need a download (internet).")
+        except SenetVizError:
+            pass
+    _sync_query_param("model", None if name == DEFAULT_MODEL else name)
+    _sync_query_param("weights", RANDOM if st.session_state.weights_choice == "random" else None)
+
+
+def active_model() -> LoadedModel:
+    """The session's model; on an error, one line and the embedded default instead."""
+    name = st.session_state.get("model_name", DEFAULT_MODEL)
+    weights = RANDOM if st.session_state.get("weights_choice") == "random" else None
+    try:
+        model = cached_model(name, weights)
+    except SenetVizError as exc:
+        fallback = None if weights_available(DEFAULT_MODEL) else RANDOM
+        if (name, weights) == (DEFAULT_MODEL, fallback):
+            raise
+        st.error(f"{exc}. Showing {DEFAULT_MODEL}{' with random weights' if fallback else ''} instead.")
+        model = cached_model(DEFAULT_MODEL, fallback)
+    if model.random_weights:
+        st.warning(f"{model.name} has random weights: its predictions and excitations are meaningless "
+                   "(a random ResNet can even have U = 0 in every SE block).", icon="🎲")
+    with st.sidebar:
+        device = torch.cuda.get_device_name(model.device) if model.device.type == "cuda" else "CPU"
+        st.caption(f"**{model.label}** · {len(model.blocks)} SE blocks · {device}")
+    return model
+
+
+def model_key(model: LoadedModel) -> tuple[str, str]:
+    return (model.name, model.weights)
+
+
+@st.cache_data(max_entries=CAPTURE_CACHE_ENTRIES, show_spinner=False)
+def cached_capture(_model: LoadedModel, key: tuple[str, str], picture_hash: str, _picture, maps: tuple[str, ...] = ()) -> Capture:
+    """Capture of one picture, cached by (model, picture hash, blocks with maps)."""
+    return capture(_model, [_picture], maps=list(maps))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def decode(data: bytes, name: str):
+    """Bytes -> (RGB picture, None) or (None, one-line error)."""
+    try:
+        return load_image(data), None
+    except SenetVizError as exc:
+        return None, f"{name}: {exc}".replace("picture: ", "")
+
+
+@st.cache_data(max_entries=8)
+def gallery_bytes(key: str) -> bytes:
+    import skimage.data
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(getattr(skimage.data, GALLERY[key])()).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def picture_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def current_picture() -> tuple[str, bytes] | None:
+    return st.session_state.get("picture")
+
+
+def set_picture(name: str, data: bytes, source: str = "gallery") -> None:
+    st.session_state.picture = (name, data)
+    st.session_state.picture_source = source
+
+
+def picture_or_default() -> tuple[str, bytes]:
+    pic = current_picture()
+    if pic is None:
+        key = st.query_params.get("picture", "cat")
+        key = key if key in GALLERY else "cat"
+        pic = (f"gallery: {key}", gallery_bytes(key))
+    return pic
+
+
+def capture_picture(model: LoadedModel, name: str, data: bytes, maps: tuple[str, ...] = ()):
+    picture, error = decode(data, name)
+    if error:
+        st.error(error)
+        return None, None
+    return picture, cached_capture(model, model_key(model), picture_hash(data), picture, maps)
+
+
+def block_picker(model: LoadedModel, label: str = "SE block", default: str | None = None, key: str = "block") -> str:
+    names = [b.name for b in model.blocks]
+    wanted = st.query_params.get("block", default or names[-1])
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = wanted if wanted in names else names[-1]
+    name = st.selectbox(label, names, key=key)
+    _sync_query_param("block", name)
+    return name
+
+
+def need_se_blocks(model: LoadedModel) -> bool:
+    if not model.blocks:
+        st.info(f"{model.name} has no SE blocks (it is here as a baseline for the cost page).")
+        return False
+    return True
+
+
+def csv_of(cap: Capture, index: int = 0) -> bytes:
+    lines = ["block,channel,z,s"]
+    for name in cap.block_names:
+        z, s = cap.squeeze[name][index], cap.excitation[name][index]
+        lines += [f"{name},{c},{z[c]:.8g},{s[c]:.8g}" for c in range(len(s))]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def npz_of(cap: Capture, index: int = 0) -> bytes:
+    buf = io.BytesIO()
+    arrays = {"logits": cap.logits[index : index + 1], "class_names": np.array(cap.class_names)}
+    for name in cap.block_names:
+        arrays[f"squeeze/{name}"] = cap.squeeze[name][index : index + 1]
+        arrays[f"excitation/{name}"] = cap.excitation[name][index : index + 1]
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def paper_note(text: str) -> None:
+    st.caption(f"📄 **Paper:** {text}")
+
+
+def asset(path: str) -> Path:
+    return ASSETS / path

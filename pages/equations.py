@@ -1,0 +1,112 @@
+"""Equations: Eqs. 1-5 of the paper beside the live numbers of the current picture and block."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from pages import common
+from senet_viz import plots
+from senet_viz.cost import cost
+from senet_viz.equations import walkthrough
+
+STEPS = ["U = F_tr(X)", "Squeeze z", "W1 z + b1", "δ (ReLU)", "W2 δ + b2", "σ → s", "Scale s_c · u_c", "Check & Eq. 5"]
+
+
+def vec(v: np.ndarray, n: int = 8) -> str:
+    shown = ", ".join(f"{x:.4g}" for x in v[:n])
+    return f"[{shown}{', …' if len(v) > n else ''}]  ({len(v)} values)"
+
+
+st.title("The equations, step by step")
+model = common.active_model()
+if not common.need_se_blocks(model):
+    st.stop()
+name, data = common.picture_or_default()
+block_name = common.block_picker(model, "SE block", key="eq_block")
+picture, cap = common.capture_picture(model, name, data)
+if cap is None:
+    st.stop()
+s_net = cap.excitation[block_name][0]
+if st.session_state.get("eq_channel_for") != (block_name, name):  # a new block or picture: its most excited channel
+    st.session_state.eq_channel = int(np.argmax(s_net))
+    st.session_state.eq_channel_for = (block_name, name)
+channel = int(st.number_input("Channel c shown in full", 0, len(s_net) - 1, key="eq_channel"))
+w = walkthrough(model, picture, block_name, channels=[channel])
+C, H, W = w.u_shape
+
+if "eq_step" not in st.session_state:
+    st.session_state.eq_step = 0
+b1, b2, b3 = st.columns([1, 1, 4])
+if b1.button("◀ Previous", disabled=st.session_state.eq_step == 0):
+    st.session_state.eq_step -= 1
+if b2.button("Next ▶", disabled=st.session_state.eq_step == len(STEPS) - 1):
+    st.session_state.eq_step += 1
+step = st.session_state.eq_step
+b3.progress((step + 1) / len(STEPS), text=f"Step {step + 1} of {len(STEPS)}: {STEPS[step]}")
+st.caption(f"Picture: {name} · model {model.label} · block {block_name} (C = {C}, C/r = {w.block.hidden}, "
+           f"r = {w.reduction:g}) · prediction uses the same forward pass.")
+
+
+def row(i: int, latex: str, body) -> None:
+    if step < i:
+        return
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown(f"**{i + 1}. {STEPS[i]}**")
+        st.latex(latex)
+    with right:
+        body()
+
+
+def u_c() -> np.ndarray:
+    return w.u_maps[0]
+
+
+row(0, r"u_c = \mathbf{v}_c * \mathbf{X} = \sum_{s=1}^{C'} \mathbf{v}_c^s * \mathbf{x}^s",
+    lambda: st.write(f"X: {w.input_shape[0]}×{w.input_shape[1]}×{w.input_shape[2]} (the preprocessed picture) → "
+                     f"U: C×H×W = {C}×{H}×{W}, the input of the SE block. Channel {channel} has values from "
+                     f"{u_c().min():.3f} to {u_c().max():.3f}."))
+row(1, r"z_c = \mathbf{F}_{sq}(\mathbf{u}_c) = \frac{1}{H \times W}\sum_{i=1}^{H}\sum_{j=1}^{W} u_c(i,j)",
+    lambda: st.markdown(f"Squeeze: {w.squeeze_name}.  \nFor c = {channel}: the sum over {H}×{W} = {w.hw} positions is "
+                        f"**{w.u_sum[channel]:.4f}**, so z_{channel} = {w.u_sum[channel]:.4f} / {w.hw} = **{w.z[channel]:.5f}**.  \n"
+                        f"z = {vec(w.z)}"))
+row(2, r"\mathbf{a} = W_1 \mathbf{z} + \mathbf{b}_1,\quad W_1 \in \mathbb{R}^{\frac{C}{r}\times C}",
+    lambda: st.markdown(f"W1 is {w.w1.shape[0]}×{w.w1.shape[1]}, b1 has {len(w.b1)} entries.  \n"
+                        f"W1 z + b1 = {vec(w.fc1_out)}" + (f"  \nthen {w.bn_name} (this block has one)." if w.bn_name else "")))
+row(3, r"\delta(\mathbf{a}) = \max(0, \mathbf{a})",
+    lambda: st.markdown(f"δ here is **{w.delta_name}**: {vec(w.hidden)}; "
+                        f"{int((w.hidden > 0).sum())} of {len(w.hidden)} hidden units are active."))
+row(4, r"\mathbf{b} = W_2\,\delta(\mathbf{a}) + \mathbf{b}_2,\quad W_2 \in \mathbb{R}^{C\times\frac{C}{r}}",
+    lambda: st.markdown(f"W2 is {w.w2.shape[0]}×{w.w2.shape[1]}.  \nW2 δ + b2 = {vec(w.pre_gate)}"))
+row(5, r"\mathbf{s} = \mathbf{F}_{ex}(\mathbf{z}, \mathbf{W}) = \sigma(W_2\,\delta(W_1\mathbf{z}))",
+    lambda: st.markdown(f"σ here is **{w.gate_name}**" + (" (MobileNetV3's hard sigmoid)" if w.gate_name == "Hardsigmoid" else "")
+                        + f".  \ns = {vec(w.s)}  \ns_{channel} = **{w.s[channel]:.5f}**; min {w.s.min():.4f}, "
+                        f"max {w.s.max():.4f}, mean {w.s.mean():.4f}."))
+
+
+def show_scale():
+    u = u_c()
+    scaled = w.scaled_maps[0]
+    st.markdown(f"x̃_{channel} = {w.s[channel]:.4f} · u_{channel}: the whole map is multiplied by one number.")
+    st.plotly_chart(plots.channel_maps(u[None], scaled[None], [channel], w.s).update_layout(height=420),
+                    config=common.PLOTLY_CONFIG, width="stretch", key="scale_map")
+
+
+row(6, r"\tilde{\mathbf{x}}_c = \mathbf{F}_{scale}(\mathbf{u}_c, s_c) = s_c\,\mathbf{u}_c", show_scale)
+
+
+def show_check():
+    ok = max(w.checks.values()) < 1e-4
+    st.markdown(("✅" if ok else "⚠️") + " Recomputed in float64 from the block's own parameters against what the network computed: "
+                + ", ".join(f"max |Δ{k}| = {v:.2e}" for k, v in w.checks.items()))
+    rep = cost(model)
+    terms = " + ".join(f"{s.blocks}\\cdot{s.channels}^2" for s in rep.stages)
+    st.latex(rf"\frac{{2}}{{r}}\sum_s N_s C_s^2 = \frac{{2}}{{{rep.reduction:g}}}\left({terms}\right) = {rep.eq5_params:,.0f}")
+    st.markdown(f"Counted SE parameters (with biases and the real bottleneck widths): **{rep.se_params:,}**, "
+                f"{rep.overhead_pct:.2f}% of the {rep.base_params:,} parameters without SE.")
+
+
+row(7, r"\text{Eq. 5: } \frac{2}{r}\sum_{s=1}^{S} N_s\, C_s^2", show_check)
+if step < len(STEPS) - 1:
+    st.caption("Press Next to reveal the next step.")

@@ -1,0 +1,103 @@
+"""Inspect: a picture's prediction, its excitation in every block, and channel reweighting."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from pages import common
+from senet_viz import plots
+
+st.title("Inspect a picture")
+model = common.active_model()
+if not common.need_se_blocks(model):
+    st.stop()
+
+gallery_tab, upload_tab, camera_tab = st.tabs(["Gallery", "Upload", "Camera"])
+with gallery_tab:
+    keys = list(common.GALLERY)
+    wanted = st.query_params.get("picture", "cat")
+    choice = st.radio("Sample pictures (from scikit-image)", keys, index=keys.index(wanted) if wanted in keys else 0,
+                      horizontal=True, key="gallery_choice")
+    if st.button("Use this picture", key="use_gallery") or common.current_picture() is None:
+        common.set_picture(f"gallery: {choice}", common.gallery_bytes(choice))
+        st.query_params["picture"] = choice
+with upload_tab:
+    files = st.file_uploader("Pictures (JPEG, PNG, GIF, BMP, TIFF, WebP)", accept_multiple_files=True, key="uploads",
+                             type=["jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"])
+    if files:
+        names = [f.name for f in files]
+        pick = st.selectbox("Show", range(len(files)), format_func=lambda i: names[i], key="upload_pick")
+        common.set_picture(files[pick].name, files[pick].getvalue(), source="upload")
+        st.query_params.pop("picture", None)
+    elif st.session_state.get("picture_source") == "upload":  # the uploads were removed
+        common.set_picture(f"gallery: {choice}", common.gallery_bytes(choice))
+with camera_tab:
+    shot = st.camera_input("Take a picture", key="camera")
+    if shot is not None:
+        common.set_picture("camera", shot.getvalue(), source="camera")
+    elif st.session_state.get("picture_source") == "camera":
+        common.set_picture(f"gallery: {choice}", common.gallery_bytes(choice))
+
+name, data = common.picture_or_default()
+block = common.block_picker(model, "Block for the detailed views")
+picture, cap = common.capture_picture(model, name, data, maps=(block,))
+if cap is None:
+    st.stop()
+
+stats = common.shipped_stats(model.name) if not model.random_weights else None
+left, right = st.columns([1, 2])
+with left:
+    st.image(picture, caption=name, width="stretch")
+    st.caption(f"{picture.width}×{picture.height} → model input {model.input_size[1]}×{model.input_size[2]}")
+with right:
+    st.subheader("Prediction (top 5)")
+    top = cap.top(5)[0]
+    st.dataframe({"class": [c for c, _ in top], "probability": [p for _, p in top]}, hide_index=True,
+                 column_config={"probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="percent")})
+
+st.subheader("Excitation fingerprint")
+st.caption("s of every channel (columns) in every SE block (rows) for this picture. Early rows sit near the middle "
+           "for most pictures; later rows differ more from picture to picture.")
+fig = plots.fingerprint(cap.fingerprint(), cap.block_names)
+st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
+
+st.subheader(f"z and s in {block}")
+sort = st.toggle("Sort channels by value", key="sort_bars")
+pred = int(cap.predicted()[0])
+reference = None
+if stats is not None and model.class_names[pred] in stats.class_names:
+    reference = stats.excitation_mean(block)[stats.class_names.index(model.class_names[pred])]
+c1, c2 = st.columns(2)
+c1.plotly_chart(plots.vector_bars(cap.squeeze[block][0], f"squeeze z ({block})", sort=sort, value_name="z"),
+                config=common.PLOTLY_CONFIG, width="stretch")
+c2.plotly_chart(plots.vector_bars(cap.excitation[block][0], f"excitation s ({block})", sort=sort, reference=reference,
+                                  value_name="s"), config=common.PLOTLY_CONFIG, width="stretch")
+
+st.subheader("Channel reweighting")
+s = cap.excitation[block][0]
+k = st.slider("Channels at each end", 1, 4, 3, key="n_channels")
+order = np.argsort(-s)
+channels = list(dict.fromkeys([*order[:k].tolist(), *order[-k:].tolist()]))
+u, scaled = cap.inputs[block][0], cap.outputs[block][0]
+st.plotly_chart(plots.channel_maps(u[channels], scaled[channels], channels, s), config=common.PLOTLY_CONFIG, width="stretch")
+st.caption(f"Top row: feature maps u_c of the {k} most excited and {k} least excited channels of {block}; bottom row: "
+           "the same maps after the scale, s_c · u_c, on the same colour scale. Weakly excited channels fade.")
+
+st.subheader("Against the class")
+if reference is None:
+    st.info("No statistics for this model: compute them on the Class patterns page to compare with a class mean.")
+else:
+    diff = s - reference
+    st.plotly_chart(plots.vector_bars(diff, f"s − mean s of '{model.class_names[pred]}' ({block})", sort=sort,
+                                      value_name="difference"), config=common.PLOTLY_CONFIG, width="stretch")
+    st.caption(f"Largest |difference| {np.abs(diff).max():.3f}; mean |difference| {np.abs(diff).mean():.3f}. "
+               "Bars near zero: this picture is excited like a typical picture of its predicted class.")
+
+st.subheader("Downloads")
+d1, d2, d3 = st.columns(3)
+d1.download_button("z and s (CSV)", common.csv_of(cap), file_name="excitation.csv", mime="text/csv")
+d2.download_button("z, s and logits (NPZ)", common.npz_of(cap), file_name="excitation.npz", mime="application/octet-stream")
+d3.download_button("Fingerprint figure (HTML)", fig.to_html(include_plotlyjs=True, full_html=True).encode(),
+                   file_name="fingerprint.html", mime="text/html")
+st.caption("Each chart's camera button saves it as PNG.")

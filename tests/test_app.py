@@ -1,0 +1,151 @@
+"""Every page through Streamlit's AppTest: no exception, the key elements, uploads, widget changes."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from conftest import ROOT, random_picture
+from streamlit.testing.v1 import AppTest
+
+PAGES = ["pages/inspect.py", "pages/class_patterns.py", "pages/equations.py", "pages/architecture.py", "pages/ablation.py"]
+
+
+def _app(**query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _png(seed: int = 0, size=(64, 48)) -> bytes:
+    buf = io.BytesIO()
+    random_picture(seed, size).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _uploader(at: AppTest, key: str):
+    return next(u for u in at.get("file_uploader") if u.key == key)
+
+
+@pytest.fixture(scope="module")
+def app() -> AppTest:
+    return _app()
+
+
+def test_home(app):
+    _ok(app)
+    assert app.title[0].value == "SENet Explorer"
+    assert any(m.label == "Active model" for m in app.metric)
+    assert len(app.get("plotly_chart")) >= 1  # the block diagram
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders(app, page):
+    app.switch_page(page).run()
+    _ok(app)
+    assert app.title and len(app.get("plotly_chart")) + len(app.get("latex")) >= 1, [e.type for e in app.main]
+
+
+def test_inspect_shows_prediction_fingerprint_and_reweighting(app):
+    app.switch_page("pages/inspect.py").run()
+    _ok(app)
+    subheaders = [h.value for h in app.subheader]
+    for wanted in ["Prediction (top 5)", "Excitation fingerprint", "Channel reweighting", "Downloads"]:
+        assert wanted in subheaders
+    assert len(app.dataframe) >= 1 and len(app.get("download_button")) == 3
+    app.selectbox(key="block").set_value("SE_2_1").run()
+    _ok(app)
+    assert any("z and s in SE_2_1" == h.value for h in app.subheader)
+    app.toggle(key="sort_bars").set_value(True).run()
+    _ok(app)
+    assert app.query_params["block"] in ("SE_2_1", ["SE_2_1"])
+
+
+def test_inspect_uploads(app):
+    app.switch_page("pages/inspect.py").run()
+    up = _uploader(app, "uploads")
+    up.upload("one.png", _png(1)).upload("two.png", _png(2)).run()
+    _ok(app)
+    assert app.selectbox(key="upload_pick").options == ["one.png", "two.png"]
+    app.selectbox(key="upload_pick").set_value(1).run()
+    _ok(app)
+    assert app.session_state["picture"][0] == "two.png"
+    _uploader(app, "uploads").clear().upload("broken.png", b"\x89PNG\r\n\x1a\nnot really").run()
+    assert not app.exception and len(app.error) == 1 and "broken.png" in app.error[0].value
+    _uploader(app, "uploads").clear().run()
+
+
+def test_inspect_gallery_choice_reruns(app):
+    app.switch_page("pages/inspect.py").run()
+    app.radio(key="gallery_choice").set_value("rocket").run()
+    app.button(key="use_gallery").click().run()
+    _ok(app)
+    assert app.query_params["picture"] in ("rocket", ["rocket"])
+
+
+def test_equations_step_through(app):
+    app.switch_page("pages/equations.py").run()
+    _ok(app)
+    assert len(app.get("latex")) == 1
+    for _ in range(7):
+        next_button = [b for b in app.button if b.label == "Next ▶"][0]
+        next_button.click().run()
+        _ok(app)
+    assert len(app.get("latex")) >= 9  # all eight steps and the Eq. 5 line
+    assert any("max |Δz|" in m.value for m in app.markdown)
+
+
+def test_architecture_reduction_slider(app):
+    app.switch_page("pages/architecture.py").run()
+    before = [m.value for m in app.metric]
+    app.select_slider(key="r").set_value(4).run()
+    _ok(app)
+    assert [m.value for m in app.metric] != before
+    app.toggle(key="no_last").set_value(True).run()
+    _ok(app)
+
+
+def test_ablation_modes(app):
+    app.switch_page("pages/ablation.py").run()
+    _ok(app)
+    for mode in ["constant", "shuffle", "off"]:
+        app.selectbox(key="abl_mode").set_value(mode).run()
+        _ok(app)
+        assert any(m.value.startswith("**Before:**") for m in app.markdown)
+
+
+def test_class_patterns_from_an_uploaded_zip(app):
+    app.switch_page("pages/class_patterns.py").run()
+    app.radio(key="stats_source").set_value("A .zip of class folders").run()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for k, cls in enumerate(["cat", "dog"]):
+            for i in range(3):
+                zf.writestr(f"mine/{cls}/{i}.png", _png(10 * k + i, (32, 32)))
+    _uploader(app, "stats_zip").upload("mine.zip", buf.getvalue(), "application/zip").run()
+    _ok(app)
+    assert len(app.get("plotly_chart")) >= 5
+
+
+def test_a_hostile_zip_is_one_error_line(app):
+    app.switch_page("pages/class_patterns.py").run()
+    app.radio(key="stats_source").set_value("A .zip of class folders").run()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("../../evil.png", _png())
+    _uploader(app, "stats_zip").upload("evil.zip", buf.getvalue(), "application/zip").run()
+    assert not app.exception
+    assert len(app.error) == 1 and "escape" in app.error[0].value
+
+
+def test_an_unknown_model_falls_back_with_one_line():
+    at = _app(model="no_such_model")
+    assert not at.exception
+    assert len(at.error) == 1 and "unknown model" in at.error[0].value
