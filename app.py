@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="SENet Explorer", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="SENet Explorer", page_icon=":material/hub:", layout="wide")
 
 from pages import common  # noqa: E402  (after set_page_config)
 from senet_viz import plots  # noqa: E402
@@ -44,20 +44,20 @@ def home() -> None:
     else:
         st.caption(f"Weights: {model.weights}")
     st.subheader("Where to go next")
-    st.page_link(PAGES["inspect"], label="Inspect: a picture's z and s in every block, and channel reweighting", icon="🔍")
-    st.page_link(PAGES["patterns"], label="Class patterns: the paper's excitation figure for this model", icon="📈")
-    st.page_link(PAGES["equations"], label="Equations: Eqs. 1-5 step by step with live numbers", icon="🧮")
-    st.page_link(PAGES["cost"], label="Architecture & cost: parameters, FLOPs and the reduction ratio r", icon="🏗️")
-    st.page_link(PAGES["ablation"], label="Ablation: switch SE off and see what changes", icon="✂️")
+    st.page_link(PAGES["inspect"], label="Inspect: a picture's z and s in every block, and channel reweighting", icon=":material/image_search:")
+    st.page_link(PAGES["patterns"], label="Class patterns: the paper's excitation figure for this model", icon=":material/insights:")
+    st.page_link(PAGES["equations"], label="Equations: Eqs. 1-5 step by step with live numbers", icon=":material/function:")
+    st.page_link(PAGES["cost"], label="Architecture & cost: parameters, FLOPs and the reduction ratio r", icon=":material/account_tree:")
+    st.page_link(PAGES["ablation"], label="Ablation: switch SE off and see what changes", icon=":material/content_cut:")
 
 
 PAGES = {
-    "home": st.Page(home, title="Home", icon="🏠", default=True),
-    "inspect": st.Page("pages/inspect.py", title="Inspect", icon="🔍"),
-    "patterns": st.Page("pages/class_patterns.py", title="Class patterns", icon="📈"),
-    "equations": st.Page("pages/equations.py", title="Equations", icon="🧮"),
-    "cost": st.Page("pages/architecture.py", title="Architecture & cost", icon="🏗️"),
-    "ablation": st.Page("pages/ablation.py", title="Ablation", icon="✂️"),
+    "home": st.Page(home, title="Home", icon=":material/home:", default=True),
+    "inspect": st.Page("pages/inspect.py", title="Inspect", icon=":material/image_search:"),
+    "patterns": st.Page("pages/class_patterns.py", title="Class patterns", icon=":material/insights:"),
+    "equations": st.Page("pages/equations.py", title="Equations", icon=":material/function:"),
+    "cost": st.Page("pages/architecture.py", title="Architecture & cost", icon=":material/account_tree:"),
+    "ablation": st.Page("pages/ablation.py", title="Ablation", icon=":material/content_cut:"),
 }
 
 page = st.navigation(list(PAGES.values()))

@@ -87,7 +87,7 @@ def sidebar() -> None:
         st.session_state.model_name = name
         try:
             if name in choices and st.session_state.weights_choice == "default" and not weights_available(name):
-                st.caption("⚠ The default weights of this model need a download (internet).")
+                st.caption(":material/cloud_download: The default weights of this model need a download (internet).")
         except SenetVizError:
             pass
     _sync_query_param("model", None if name == DEFAULT_MODEL else name)
@@ -108,7 +108,7 @@ def active_model() -> LoadedModel:
         model = cached_model(DEFAULT_MODEL, fallback)
     if model.random_weights:
         st.warning(f"{model.name} has random weights: its predictions and excitations are meaningless "
-                   "(a random ResNet can even have U = 0 in every SE block).", icon="🎲")
+                   "(a random ResNet can even have U = 0 in every SE block).", icon=":material/casino:")
     with st.sidebar:
         device = torch.cuda.get_device_name(model.device) if model.device.type == "cuda" else "CPU"
         st.caption(f"**{model.label}** · {len(model.blocks)} SE blocks · {device}")
@@ -210,7 +210,7 @@ def npz_of(cap: Capture, index: int = 0) -> bytes:
 
 
 def paper_note(text: str) -> None:
-    st.caption(f"📄 **Paper:** {text}")
+    st.caption(f":material/menu_book: **Paper:** {text}")
 
 
 def asset(path: str) -> Path:

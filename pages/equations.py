@@ -98,7 +98,7 @@ row(6, r"\tilde{\mathbf{x}}_c = \mathbf{F}_{scale}(\mathbf{u}_c, s_c) = s_c\,\ma
 
 def show_check():
     ok = max(w.checks.values()) < 1e-4
-    st.markdown(("✅" if ok else "⚠️") + " Recomputed in float64 from the block's own parameters against what the network computed: "
+    st.markdown((":material/check_circle:" if ok else ":material/warning:") + " Recomputed in float64 from the block's own parameters against what the network computed: "
                 + ", ".join(f"max |Δ{k}| = {v:.2e}" for k, v in w.checks.items()))
     rep = cost(model)
     terms = " + ".join(f"{s.blocks}\\cdot{s.channels}^2" for s in rep.stages)

@@ -17,11 +17,16 @@ gallery_tab, upload_tab, camera_tab = st.tabs(["Gallery", "Upload", "Camera"])
 with gallery_tab:
     keys = list(common.GALLERY)
     wanted = st.query_params.get("picture", "cat")
+
+    def use_gallery() -> None:
+        key = st.session_state.gallery_choice
+        common.set_picture(f"gallery: {key}", common.gallery_bytes(key))
+        st.query_params["picture"] = key
+
     choice = st.radio("Sample pictures (from scikit-image)", keys, index=keys.index(wanted) if wanted in keys else 0,
-                      horizontal=True, key="gallery_choice")
-    if st.button("Use this picture", key="use_gallery") or common.current_picture() is None:
-        common.set_picture(f"gallery: {choice}", common.gallery_bytes(choice))
-        st.query_params["picture"] = choice
+                      horizontal=True, key="gallery_choice", on_change=use_gallery)
+    if st.button("Show this picture again", key="use_gallery") or common.current_picture() is None:
+        use_gallery()
 with upload_tab:
     files = st.file_uploader("Pictures (JPEG, PNG, GIF, BMP, TIFF, WebP)", accept_multiple_files=True, key="uploads",
                              type=["jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"])

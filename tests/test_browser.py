@@ -1,0 +1,90 @@
+"""The app in a real headless Chromium: every page renders, an upload on Inspect gives a
+prediction and charts. Screenshots of a failing page go to test-artifacts/."""
+
+from __future__ import annotations
+
+import pytest
+from browser_support import PAGES, ROOT, app_server, ensure_chromium, launch, wait_rendered
+from conftest import random_picture
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser_page():
+    if ensure_chromium() is None:
+        pytest.skip("Chromium is not installed and cannot be installed here (needs root and apt-get)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with app_server(log=ARTIFACTS / "server.log") as (url, proc), sync_api.sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        yield url, page, errors, proc
+        browser.close()
+
+
+def _shot_on_failure(page, name: str):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_renders_in_chromium(browser_page, name):
+    url, page, errors, proc = browser_page
+    try:
+        page.goto(f"{url}/{PAGES[name]}")
+        wait_rendered(page)
+        assert page.locator("h1").count() >= 1
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert page.locator("[data-testid='stAlertContentError']").count() == 0
+        if name != "equations":
+            page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+        else:
+            page.wait_for_selector(".katex", timeout=60_000)
+        assert proc.poll() is None and not errors, errors
+    except Exception:
+        _shot_on_failure(page, f"page-{name}")
+        raise
+
+
+def test_upload_on_inspect_shows_a_prediction(browser_page, tmp_path):
+    url, page, errors, _ = browser_page
+    pic = tmp_path / "upload.png"
+    random_picture(3, (120, 90)).save(pic)
+    try:
+        page.goto(f"{url}/inspect")
+        wait_rendered(page)
+        page.get_by_role("tab", name="Upload").click()
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(pic))
+        page.wait_for_selector("text=upload.png", timeout=60_000)
+        wait_rendered(page)
+        page.wait_for_selector("text=Prediction (top 5)", timeout=60_000)
+        assert page.locator(".js-plotly-plot").count() >= 4
+        caption = page.locator("[data-testid='stImageCaption'], [data-testid='stCaptionContainer']").all_inner_texts()
+        assert any("upload.png" in c for c in caption), caption
+        assert page.locator("[data-testid='stException']").count() == 0 and not errors
+    except Exception:
+        _shot_on_failure(page, "inspect-upload")
+        raise
+
+
+def test_a_non_picture_upload_is_one_error_line(browser_page, tmp_path):
+    url, page, _, proc = browser_page
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"this is not a picture")
+    try:
+        page.goto(f"{url}/inspect")
+        wait_rendered(page)
+        page.get_by_role("tab", name="Upload").click()
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(bad))
+        page.wait_for_selector("[data-testid='stAlertContentError']", timeout=60_000)
+        text = page.locator("[data-testid='stAlertContentError']").first.inner_text()
+        assert "notes.png" in text and "Traceback" not in text
+        assert page.locator("[data-testid='stException']").count() == 0 and proc.poll() is None
+    except Exception:
+        _shot_on_failure(page, "inspect-bad-upload")
+        raise
+
+
