@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 bench: $(STAMP)
-	$(PY) -m senet_viz bench
+	$(PY) benchmarks/run.py
 
 clean-venv:
 	rm -rf $(VENV)

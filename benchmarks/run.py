@@ -1,0 +1,233 @@
+"""The benchmark suite: one process, ratios against the plain forward.
+
+    .venv/bin/python benchmarks/run.py [--quick] [--skip-app] [--data ARCHIVE]
+
+Measures
+- capture / plain forward at batch 1 and 64 (embedded model; seresnet50 at batch 1 and 8);
+- single-picture inspect latency p50 / p95, warm (decode + preprocess + capture + top-5);
+- statistics end to end (archive in, statistics out) in pictures/s against the bare forward;
+- peak memory (RSS) of the statistics command for 1,000 and 10,000 pictures;
+- app cold start to the first rendered page in headless Chromium, and a rerun after a widget change.
+Writes benchmarks/results/<date>-<device>.json and rewrites the table in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from senet_viz.capture import capture, uninstall  # noqa: E402
+from senet_viz.images import load_image  # noqa: E402
+from senet_viz.models import load_model  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "cifar10" / "test.tar.gz"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _time(fn, device, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        _sync(device)
+        t = time.perf_counter()
+        fn()
+        _sync(device)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def capture_overhead(model, batch: int, repeats: int) -> dict:
+    """Interleaved plain and capture runs, so drift of the machine affects both alike."""
+    x = torch.randn(batch, *model.input_size, device=model.device)
+
+    def plain():
+        with torch.inference_mode():
+            model.net(x)
+
+    def captured():
+        capture(model, x, batch_size=batch)
+
+    for _ in range(3):
+        plain()
+        captured()
+    p, c = [], []
+    for _ in range(repeats):
+        p += _time(plain, model.device, 1)
+        c += _time(captured, model.device, 1)
+    mp, mc = statistics.median(p), statistics.median(c)
+    return {"batch": batch, "plain_ms": 1000 * mp, "capture_ms": 1000 * mc, "ratio": mc / mp}
+
+
+def inspect_latency(model, repeats: int) -> dict:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)).save(buf, "JPEG")
+    data = buf.getvalue()
+
+    def once():
+        cap = capture(model, [load_image(data)])
+        cap.top(5)
+
+    for _ in range(3):
+        once()
+    t = np.array(_time(once, model.device, repeats)) * 1000
+    return {"p50_ms": float(np.percentile(t, 50)), "p95_ms": float(np.percentile(t, 95)), "n": repeats}
+
+
+def stats_throughput(model, data: Path, limit_per_class: int, workers: int) -> dict:
+    from senet_viz.collect import compute_stats
+    from senet_viz.data import open_source
+
+    source = open_source(data).limit_per_class(limit_per_class)
+    t = time.perf_counter()
+    st = compute_stats(model, source, batch_size=256, workers=workers)
+    end_to_end = st.total / (time.perf_counter() - t)
+    x = torch.randn(256, *model.input_size, device=model.device)
+    n_batches = max(1, st.total // 256)
+
+    def bare():
+        with torch.inference_mode():
+            for _ in range(n_batches):
+                model.net(x)
+
+    bare()
+    forward = n_batches * 256 / min(_time(bare, model.device, 3))
+    return {"pictures": st.total, "workers": workers, "end_to_end_per_s": end_to_end, "bare_forward_per_s": forward,
+            "ratio": end_to_end / forward}
+
+
+def stats_peak_memory(data: Path, per_class: int) -> dict:
+    code = (
+        "import resource, sys, torch; torch.set_num_threads(2); from senet_viz.cli import main; "
+        "print('BASE', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); "
+        f"rc = main(['stats', {str(data)!r}, '--out', '/tmp/bench-stats.npz', '--limit-per-class', '{per_class}', "
+        "'--no-progress', '--batch-size', '256']); "
+        "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    kib = int(out.split("MAXRSS")[1].split()[0])
+    base = int(out.split("BASE")[1].split()[0])
+    return {"pictures": per_class * 10, "peak_rss_mib": kib / 1024, "after_imports_mib": base / 1024,
+            "growth_mib": (kib - base) / 1024}
+
+
+def app_timings() -> dict:
+    from browser_support import app_server, ensure_chromium, launch, wait_rendered
+    from playwright.sync_api import sync_playwright
+
+    if ensure_chromium() is None:
+        return {"skipped": "no Chromium"}
+    t0 = time.perf_counter()
+    with app_server() as (url, _), sync_playwright() as p:
+        started = time.perf_counter() - t0
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        t = time.perf_counter()
+        page.goto(f"{url}/inspect")
+        wait_rendered(page)
+        page.wait_for_selector(".js-plotly-plot")
+        first = time.perf_counter() - t
+        reruns = []
+        for name in ["SE_2_1", "SE_3_2", "SE_4_3", "SE_2_3", "SE_4_1"]:
+            page.locator("[data-testid='stSelectbox']").filter(has_text="Block for the detailed views").click()
+            t = time.perf_counter()
+            page.get_by_role("option", name=name, exact=True).click()
+            page.wait_for_selector(f"text=z and s in {name}")
+            wait_rendered(page)
+            reruns.append(time.perf_counter() - t)
+        browser.close()
+    return {"server_start_s": started, "cold_first_page_s": started + first, "first_page_after_start_s": first,
+            "rerun_p50_s": float(np.median(reruns)), "rerun_max_s": float(max(reruns))}
+
+
+def write_markdown(result: dict, path: Path) -> None:
+    r = result
+    rows = [f"| capture / plain, {c['model']}, batch {c['batch']} | {c['ratio']:.3f} ({c['plain_ms']:.2f} ms → {c['capture_ms']:.2f} ms) |"
+            for c in r["capture_overhead"]]
+    rows += [f"| inspect latency, {k} (warm) | p50 {v['p50_ms']:.1f} ms, p95 {v['p95_ms']:.1f} ms |" for k, v in r["inspect_latency"].items()]
+    if "stats" in r:
+        s = r["stats"]
+        rows.append(f"| statistics end to end, {s['pictures']:,} pictures, {s['workers']} workers | {s['end_to_end_per_s']:.0f} pictures/s, "
+                    f"{s['ratio']:.2f} of the bare forward ({s['bare_forward_per_s']:.0f}/s) |")
+    for m in r.get("stats_memory", []):
+        rows.append(f"| statistics peak RSS, {m['pictures']:,} pictures | {m['peak_rss_mib']:.0f} MiB "
+                    f"({m['growth_mib']:.0f} MiB above the {m['after_imports_mib']:.0f} MiB after imports) |")
+    a = r.get("app", {})
+    if "cold_first_page_s" in a:
+        rows.append(f"| app cold start to first rendered page (Inspect) | {a['cold_first_page_s']:.1f} s (server {a['server_start_s']:.1f} s) |")
+        rows.append(f"| app rerun after a widget change | p50 {a['rerun_p50_s']:.2f} s, max {a['rerun_max_s']:.2f} s |")
+    table = "\n".join(["| measure | result |", "| --- | --- |", *rows])
+    block = (f"<!-- bench:{r['device']} -->\n### {r['device_name']}, {r['date']}\n\nMachine: {r['machine']}; torch {r['torch']}, "
+             f"{r['threads']} threads. Command: `{r['command']}`\n\n{table}\n<!-- /bench:{r['device']} -->")
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nMade by `benchmarks/run.py`; raw results in `benchmarks/results/`.\n\n"
+    start, end = f"<!-- bench:{r['device']} -->", f"<!-- /bench:{r['device']} -->"
+    if start in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats and pictures (a smoke run)")
+    ap.add_argument("--skip-app", action="store_true")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args()
+    torch.set_num_threads(os.cpu_count() or 1)
+    reps = 5 if args.quick else 30
+    model = load_model("se_resnet20_cifar10", device=args.device)
+    big = load_model("seresnet50", weights="random", device=args.device)
+    dev = model.device
+    result = {
+        "date": dt.date.today().isoformat(), "device": dev.type,
+        "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {os.cpu_count()} cores",
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "torch": torch.__version__,
+        "threads": torch.get_num_threads(), "command": "python benchmarks/run.py " + " ".join(sys.argv[1:]),
+        "capture_overhead": [
+            {"model": "se_resnet20_cifar10", **capture_overhead(model, 1, reps * 4)},
+            {"model": "se_resnet20_cifar10", **capture_overhead(model, 64, reps)},
+            {"model": "seresnet50 (random)", **capture_overhead(big, 1, max(5, reps // 3))},
+            {"model": "seresnet50 (random)", **capture_overhead(big, 8 if dev.type == "cpu" else 64, max(5, reps // 3))},
+        ],
+        "inspect_latency": {"se_resnet20_cifar10": inspect_latency(model, reps * 2),
+                            "seresnet50 (random)": inspect_latency(big, max(10, reps // 2))},
+    }
+    print(json.dumps(result, indent=1), flush=True)
+    uninstall(model)
+    if args.data.exists():
+        result["stats"] = stats_throughput(model, args.data, 100 if args.quick else 1000, workers=2)
+        result["stats_memory"] = [stats_peak_memory(args.data, 100), stats_peak_memory(args.data, 1000)]
+    if not args.skip_app:
+        result["app"] = app_timings()
+    print(json.dumps({k: result[k] for k in ("stats", "stats_memory", "app") if k in result}, indent=1))
+    out = ROOT / "benchmarks" / "results" / f"{result['date']}-{dev.type}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    write_markdown(result, ROOT / "docs" / "benchmarks.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
