@@ -39,7 +39,8 @@ left, right = st.columns([1, 2])
 left.image(picture, caption=name, width="stretch")
 with right:
     before, after = base.top(5)[0], changed.top(5)[0]
-    st.markdown(f"**Before:** {before[0][0]} ({before[0][1]:.1%}) → **after:** {after[0][0]} ({after[0][1]:.1%})")
+    st.markdown(f"**Before:** {common.plain(before[0][0])} ({before[0][1]:.1%}) → "
+                f"**after:** {common.plain(after[0][0])} ({after[0][1]:.1%})")
     top_names = list(dict.fromkeys([c for c, _ in before] + [c for c, _ in after]))[:8]
     idx = [model.class_names.index(c) for c in top_names]
     fig = go.Figure([go.Bar(name="as trained", x=top_names, y=base.probs[0, idx]),

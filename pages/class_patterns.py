@@ -10,7 +10,7 @@ import streamlit as st
 from pages import common
 from senet_viz import plots
 from senet_viz.collect import compute_stats
-from senet_viz.data import archive_bytes, in_memory
+from senet_viz.data import archive_bytes, data_roots, in_memory, server_folder
 from senet_viz.errors import SenetVizError
 from senet_viz.stats import ExcitationStats
 
@@ -40,7 +40,15 @@ def stats_from_pictures(_model, key, digest: str, items: tuple[tuple[str, bytes]
 
 
 shipped = common.shipped_stats(model.name) if not model.random_weights else None
+@st.cache_data(max_entries=4, show_spinner=False)
+def stats_from_folder(_model, key, folder: str) -> ExcitationStats:
+    return _progress_stats(server_folder(folder), folder)
+
+
+roots = data_roots()
 options = (["Shipped statistics (CIFAR-10 test split)"] if shipped is not None else []) + ["A .zip of class folders", "Pictures, a class per batch"]
+if roots:
+    options.append("A folder on the server")
 source_choice = st.radio("Statistics from", options, horizontal=True, key="stats_source")
 stats: ExcitationStats | None = None
 if source_choice.startswith("Shipped"):
@@ -53,7 +61,14 @@ elif source_choice.startswith("A .zip"):
         try:
             stats = stats_from_archive(model, common.model_key(model), common.picture_hash(data), data, up.name)
         except SenetVizError as exc:
-            st.error(str(exc))
+            common.error(str(exc))
+elif source_choice.startswith("A folder"):
+    folder = st.text_input("Folder of <class>/<picture> below " + ", ".join(str(r) for r in roots), key="server_folder")
+    if folder.strip():
+        try:
+            stats = stats_from_folder(model, common.model_key(model), folder.strip())
+        except SenetVizError as exc:
+            common.error(str(exc))
 else:
     items = st.session_state.setdefault("labelled", [])
     c1, c2 = st.columns([1, 2])
@@ -65,7 +80,7 @@ else:
     counts = {}
     for c, _ in items:
         counts[c] = counts.get(c, 0) + 1
-    st.write(", ".join(f"{c}: {n}" for c, n in sorted(counts.items())) or "No pictures yet.")
+    st.text(", ".join(f"{c}: {n}" for c, n in sorted(counts.items())) or "No pictures yet.")
     if items and st.button("Clear"):
         items.clear()
         st.rerun()
@@ -74,7 +89,7 @@ else:
         try:
             stats = stats_from_pictures(model, common.model_key(model), key, tuple(items))
         except SenetVizError as exc:
-            st.error(str(exc))
+            common.error(str(exc))
 
 if stats is None:
     st.info("Choose or upload labelled pictures to see the class patterns.")

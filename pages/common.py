@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -82,8 +83,12 @@ def sidebar() -> None:
         name = choice
         if choice == "other…":
             name = st.text_input("timm or torchvision name", key="model_other", placeholder="e.g. seresnet101").strip() or DEFAULT_MODEL
-        st.radio("Weights", ["default", "random"], key="weights_choice", horizontal=True,
-                 help="default: the shipped or pretrained weights; random: random initialisation (degenerate pictures).")
+        st.radio("Weights", ["default", "random", "file"], key="weights_choice", horizontal=True,
+                 help="default: the shipped or pretrained weights; random: random initialisation (degenerate pictures); "
+                      "file: a .safetensors, .pth or .pt file of your own (never executed).")
+        if st.session_state.weights_choice == "file":
+            up = st.file_uploader("Weights file", type=["safetensors", "pth", "pt"], key="weights_file")
+            st.session_state.weights_path = store_weights(up.getvalue(), up.name) if up is not None else None
         st.session_state.model_name = name
         try:
             if name in choices and st.session_state.weights_choice == "default" and not weights_available(name):
@@ -94,17 +99,38 @@ def sidebar() -> None:
     _sync_query_param("weights", RANDOM if st.session_state.weights_choice == "random" else None)
 
 
+WEIGHT_FILES_KEPT = 8
+
+
+def store_weights(data: bytes, name: str) -> str:
+    """An uploaded weights file on disk (named by its hash, so each is written once); only the
+    most recent few are kept."""
+    from senet_viz.data import cache_root
+
+    folder = cache_root() / "uploaded-weights"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (picture_hash(data)[:32] + Path(name).suffix.lower())
+    if not path.exists():
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    for old in sorted(folder.glob("*"), key=lambda p: p.stat().st_mtime)[:-WEIGHT_FILES_KEPT]:
+        old.unlink(missing_ok=True)
+    return str(path)
+
+
 def active_model() -> LoadedModel:
     """The session's model; on an error, one line and the embedded default instead."""
     name = st.session_state.get("model_name", DEFAULT_MODEL)
-    weights = RANDOM if st.session_state.get("weights_choice") == "random" else None
+    choice = st.session_state.get("weights_choice")
+    weights = RANDOM if choice == "random" else st.session_state.get("weights_path") if choice == "file" else None
     try:
         model = cached_model(name, weights)
     except SenetVizError as exc:
         fallback = None if weights_available(DEFAULT_MODEL) else RANDOM
         if (name, weights) == (DEFAULT_MODEL, fallback):
             raise
-        st.error(f"{exc}. Showing {DEFAULT_MODEL}{' with random weights' if fallback else ''} instead.")
+        error(f"{exc}. Showing {DEFAULT_MODEL}{' with random weights' if fallback else ''} instead.")
         model = cached_model(DEFAULT_MODEL, fallback)
     if model.random_weights:
         st.warning(f"{model.name} has random weights: its predictions and excitations are meaningless "
@@ -167,9 +193,9 @@ def picture_or_default() -> tuple[str, bytes]:
 
 
 def capture_picture(model: LoadedModel, name: str, data: bytes, maps: tuple[str, ...] = ()):
-    picture, error = decode(data, name)
-    if error:
-        st.error(error)
+    picture, problem = decode(data, name)
+    if problem:
+        error(problem)
         return None, None
     return picture, cached_capture(model, model_key(model), picture_hash(data), picture, maps)
 
@@ -207,6 +233,19 @@ def npz_of(cap: Capture, index: int = 0) -> bytes:
         arrays[f"excitation/{name}"] = cap.excitation[name][index : index + 1]
     np.savez_compressed(buf, **arrays)
     return buf.getvalue()
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def plain(text: str) -> str:
+    """User text (file, folder and class names) made inert for Streamlit's markdown: every
+    markdown, directive (:...:), LaTeX ($) and HTML character is escaped."""
+    return _MARKDOWN.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def error(text: str) -> None:
+    st.error(plain(text))
 
 
 def paper_note(text: str) -> None:

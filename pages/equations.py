@@ -44,7 +44,7 @@ if b2.button("Next ▶", disabled=st.session_state.eq_step == len(STEPS) - 1):
     st.session_state.eq_step += 1
 step = st.session_state.eq_step
 b3.progress((step + 1) / len(STEPS), text=f"Step {step + 1} of {len(STEPS)}: {STEPS[step]}")
-st.caption(f"Picture: {name} · model {model.label} · block {block_name} (C = {C}, C/r = {w.block.hidden}, "
+st.caption(f"Picture: {common.plain(name)} · model {model.label} · block {block_name} (C = {C}, C/r = {w.block.hidden}, "
            f"r = {w.reduction:g}) · prediction uses the same forward pass.")
 
 

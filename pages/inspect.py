@@ -53,7 +53,7 @@ if cap is None:
 stats = common.shipped_stats(model.name) if not model.random_weights else None
 left, right = st.columns([1, 2])
 with left:
-    st.image(picture, caption=name, width="stretch")
+    st.image(picture, caption=common.plain(name), width="stretch")
     st.caption(f"{picture.width}×{picture.height} → model input {model.input_size[1]}×{model.input_size[2]}")
 with right:
     st.subheader("Prediction (top 5)")

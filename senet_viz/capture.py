@@ -12,6 +12,7 @@ could write in place); the copy to the host happens once, after the forward.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .errors import BlockNotFound
+from .errors import BlockNotFound, SenetVizError
 from .models.registry import LoadedModel
 
 _ACTIVE: contextvars.ContextVar[_Recorder | None] = contextvars.ContextVar("senet_viz_capture", default=None)
@@ -38,6 +39,19 @@ class _Recorder:
     excitation: dict[str, list[torch.Tensor]] = field(default_factory=dict)
     inputs: dict[str, list[torch.Tensor]] = field(default_factory=dict)
     outputs: dict[str, list[torch.Tensor]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def _stores(self) -> list[dict[str, list[torch.Tensor]]]:
+        return [self.squeeze, self.excitation, self.inputs, self.outputs]
+
+    def mark(self) -> list[dict[str, int]]:
+        return [{k: len(v) for k, v in d.items()} for d in self._stores()]
+
+    def rollback(self, mark: list[dict[str, int]]) -> None:
+        """Forget what a failed forward recorded before it failed."""
+        for d, lengths in zip(self._stores(), mark):
+            for k in list(d):
+                del d[k][lengths.get(k, 0):]
 
 
 def _flat(t: torch.Tensor) -> torch.Tensor:
@@ -120,6 +134,7 @@ class Capture:
     logits: np.ndarray  # (N, K)
     inputs: dict[str, np.ndarray]  # U, (N, C, H, W), for the blocks asked for with maps=
     outputs: dict[str, np.ndarray]  # s * U, (N, C, H, W)
+    notes: list[str] = field(default_factory=list)  # e.g. an out-of-memory retry
 
     @property
     def probs(self) -> np.ndarray:
@@ -157,7 +172,7 @@ def _as_batch(model: LoadedModel, images) -> torch.Tensor:
 
 
 def _host(chunks: dict[str, list[torch.Tensor]]) -> dict[str, np.ndarray]:
-    return {k: torch.cat(v).float().cpu().numpy() for k, v in chunks.items()}
+    return {k: torch.cat([t.float().cpu() for t in v]).numpy() for k, v in chunks.items()}
 
 
 def record(
@@ -176,17 +191,60 @@ def record(
     """
     install(model)
     rec = _Recorder(maps, dict(override or {}))
-    logits = []
+    logits: list[torch.Tensor] = []
     token = _ACTIVE.set(rec)
     try:
         with torch.inference_mode():
-            for start in range(0, x_all.shape[0], batch_size):
-                x = x_all[start : start + batch_size]
-                with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=autocast):
-                    logits.append(model.net(x))
+            _forward(model, x_all, batch_size, autocast, rec, logits)
     finally:
         _ACTIVE.reset(token)
     return rec, logits
+
+
+OutOfMemory = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+
+
+def _forward(model: LoadedModel, x_all: torch.Tensor, batch_size: int, autocast: bool, rec: _Recorder,
+             logits: list[torch.Tensor]) -> None:
+    """Chunks of ``batch_size``; on device out-of-memory the chunk is retried at half the size,
+    and below one picture on a CPU copy of the model, with a note saying so."""
+    net, device, start = model.net, model.device, 0
+    while start < x_all.shape[0]:
+        x = x_all[start : start + batch_size]
+        if net is not model.net:
+            x = x.to("cpu")
+        mark = rec.mark()
+        try:
+            with torch.autocast(device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext():
+                logits.append(net(x))
+            start += x.shape[0]
+        except OutOfMemory:
+            rec.rollback(mark)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            if batch_size > 1:
+                batch_size = max(1, batch_size // 2)
+                rec.notes.append(f"out of memory on {device}: retried with batches of {batch_size}")
+            elif device.type != "cpu":
+                net, device = cpu_twin(model), torch.device("cpu")
+                rec.notes.append("out of memory even for one picture: ran on the CPU instead")
+            else:
+                raise SenetVizError("out of memory even for one picture on the CPU") from None
+
+
+def cpu_twin(model: LoadedModel) -> torch.nn.Module:
+    """A CPU copy of the model's network (made once, on the first device out-of-memory); it
+    shares the capture hooks, which are plain functions."""
+    twin = getattr(model, "_cpu_twin", None)
+    if twin is None:
+        with model.lock:
+            twin = getattr(model, "_cpu_twin", None)
+            if twin is None:
+                import copy
+
+                twin = copy.deepcopy(model.net).to("cpu")
+                model._cpu_twin = twin
+    return twin
 
 
 def capture(
@@ -218,7 +276,8 @@ def capture(
         model.class_names,
         _host(rec.squeeze),
         _host(rec.excitation),
-        torch.cat(logits).float().cpu().numpy(),
+        torch.cat([t.float().cpu() for t in logits]).numpy(),
         _host(rec.inputs),
         _host(rec.outputs),
+        rec.notes,
     )

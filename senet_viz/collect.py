@@ -10,6 +10,7 @@ equals the single-process one.
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import torch
@@ -32,6 +33,11 @@ class _Preprocessed(Dataset):
     def __getitem__(self, i: int):
         img, label = self.source[self.indices[i]]
         return self.preprocess(img), label
+
+
+def _joined(chunks: dict[str, list[torch.Tensor]], device: torch.device) -> dict[str, torch.Tensor]:
+    """One tensor per block; a batch split by an out-of-memory retry arrives in several chunks."""
+    return {b: v[0] if len(v) == 1 else torch.cat([t.to(device) for t in v]) for b, v in chunks.items()}
 
 
 def distributed_context() -> tuple[int, int]:
@@ -78,7 +84,7 @@ def compute_stats(
     )
     acc = Accumulator({b.name: b.channels for b in model.blocks}, len(source.class_names), model.device)
     use_bf16 = cuda if autocast is None else autocast
-    start, done = time.perf_counter(), 0
+    start, done, notes = time.perf_counter(), 0, []
     bar = None
     if progress and rank == 0:
         from tqdm import tqdm
@@ -89,7 +95,10 @@ def compute_stats(
         if model.device.type != "cpu" or use_bf16:
             x = x.contiguous(memory_format=torch.channels_last)
         rec, _ = record(model, x, batch_size=x.shape[0], autocast=use_bf16)
-        acc.add(y, {b: v[0] for b, v in rec.squeeze.items()}, {b: v[0] for b, v in rec.excitation.items()})
+        acc.add(y, _joined(rec.squeeze, model.device), _joined(rec.excitation, model.device))
+        for note in rec.notes:
+            notes.append(note)
+            print(f"warning: {note}", file=sys.stderr)
         done += len(y)
         if bar is not None:
             bar.update(len(y))
@@ -102,6 +111,6 @@ def compute_stats(
     meta = {
         "model": model.name, "weights": model.weights, "source": source.origin, "source_sha256": source.checksum,
         "pictures": len(source), "device": str(model.device), "bf16": use_bf16, "seconds": round(time.perf_counter() - start, 2),
-        "processes": world,
+        "processes": world, "notes": notes,
     }
     return acc.result(source.class_names, meta)

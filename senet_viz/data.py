@@ -105,8 +105,11 @@ def _pictures(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
 
 
-def image_folder(root: str | Path, *, origin: str = "", checksum: str = "") -> LabelledPictures:
-    """An ImageFolder tree: one sub-folder per class, sorted by name."""
+def image_folder(root: str | Path, *, origin: str = "", checksum: str = "", confine: Path | None = None) -> LabelledPictures:
+    """An ImageFolder tree: one sub-folder per class, sorted by name.
+
+    ``confine``: every class folder and picture must resolve (links followed) below it.
+    """
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: not a folder")
@@ -115,6 +118,10 @@ def image_folder(root: str | Path, *, origin: str = "", checksum: str = "") -> L
     paths, labels = [], []
     for k, name in enumerate(classes):
         files = _pictures(root / name)
+        if confine is not None:
+            for f in files:
+                if not f.resolve().is_relative_to(confine):
+                    raise DataError(f"{f.name}: links outside the allowed data folders")
         paths += files
         labels += [k] * len(files)
     if not paths:
@@ -264,6 +271,38 @@ def open_source(spec: str | Path) -> LabelledPictures:
     if not path.exists():
         raise DataError(f"{text}: no such folder or archive")
     raise DataError(f"{text}: not a folder, an archive ({', '.join(ARCHIVE_SUFFIXES)}) or 'cifar10'")
+
+
+DATA_ROOTS_ENV = "SENET_VIZ_DATA_ROOTS"
+
+
+def data_roots() -> list[Path]:
+    """The server folders an operator allows (``SENET_VIZ_DATA_ROOTS``, separated by the OS's
+    path separator); none by default."""
+    roots = []
+    for part in os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep):
+        if part.strip() and Path(part).expanduser().is_dir():
+            roots.append(Path(part).expanduser().resolve())
+    return roots
+
+
+def server_folder(path: str | Path, roots: list[Path] | None = None) -> LabelledPictures:
+    """A labelled folder on the server, allowed only below one of ``roots`` after resolving
+    every link and ``..``; a folder elsewhere is refused with one line."""
+    roots = data_roots() if roots is None else [Path(r).resolve() for r in roots]
+    if not roots:
+        raise DataError(f"server folders are off; an operator allows them with {DATA_ROOTS_ENV}")
+    candidate = Path(path).expanduser()
+    if not candidate.is_absolute():
+        candidate = roots[0] / candidate
+    try:
+        resolved = candidate.resolve(strict=True)
+    except (FileNotFoundError, RuntimeError, OSError):
+        raise DataError(f"{path}: no such folder") from None
+    root = next((r for r in roots if resolved.is_relative_to(r)), None)
+    if root is None:
+        raise DataError(f"{path}: outside the allowed data folders")
+    return image_folder(resolved, origin=str(resolved), confine=root)
 
 
 def in_memory(items: list[tuple[str, bytes]], origin: str = "uploaded pictures") -> LabelledPictures:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 
@@ -15,6 +16,11 @@ from .stats import ExcitationStats
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
 MEAN_COLOUR = "#222222"
+
+
+def label(text: str) -> str:
+    """A class or file name for Plotly, which renders a subset of HTML in labels: made inert."""
+    return html.escape(str(text), quote=False)
 
 
 def _stage(name: str) -> tuple[int, int]:
@@ -70,9 +76,9 @@ def excitation_figure(
         for j, cls in enumerate(classes):
             k = stats.class_names.index(cls)
             fig.add_trace(
-                go.Scatter(x=x, y=mean[k, idx], mode="lines", name=cls, legendgroup=cls, showlegend=i == 0,
+                go.Scatter(x=x, y=mean[k, idx], mode="lines", name=label(cls), legendgroup=label(cls), showlegend=i == 0,
                            line={"color": PALETTE[j % len(PALETTE)], "width": 1.5},
-                           customdata=idx, hovertemplate=f"{cls}<br>channel %{{customdata}}<br>s = %{{y:.3f}}<extra>{b}</extra>"),
+                           customdata=idx, hovertemplate=f"{label(cls)}<br>channel %{{customdata}}<br>s = %{{y:.3f}}<extra>{b}</extra>"),
                 row=r + 1, col=c + 1,
             )
         if show_mean:
@@ -98,9 +104,9 @@ def class_band(stats: ExcitationStats, block: str, cls: str, *, subset: str = "a
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[mean[idx] + std[idx], (mean[idx] - std[idx])[::-1]],
                              fill="toself", fillcolor="rgba(31,119,180,0.25)", line={"width": 0}, name="± 1 std", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=mean[idx], mode="lines", name=f"{cls} mean", line={"color": PALETTE[0]}, customdata=idx,
+    fig.add_trace(go.Scatter(x=x, y=mean[idx], mode="lines", name=f"{label(cls)} mean", line={"color": PALETTE[0]}, customdata=idx,
                              hovertemplate="channel %{customdata}<br>s = %{y:.3f}<extra></extra>"))
-    fig.update_layout(title=f"{block}: {cls} ({int(stats.count[k])} pictures)", xaxis_title="channel index",
+    fig.update_layout(title=f"{block}: {label(cls)} ({int(stats.count[k])} pictures)", xaxis_title="channel index",
                       yaxis_title="activation", yaxis_range=[0, 1.02], height=340, margin={"t": 50, "b": 40})
     return fig
 
@@ -124,7 +130,7 @@ def depth_profile(stats: ExcitationStats) -> go.Figure:
 
 def similarity_heatmap(stats: ExcitationStats, block: str) -> go.Figure:
     sim = stats.similarity(block)
-    fig = go.Figure(go.Heatmap(z=sim, x=stats.class_names, y=stats.class_names, zmin=-1, zmax=1, colorscale="RdBu_r",
+    fig = go.Figure(go.Heatmap(z=sim, x=[label(c) for c in stats.class_names], y=[label(c) for c in stats.class_names], zmin=-1, zmax=1, colorscale="RdBu_r",
                                colorbar={"title": "r"}, hovertemplate="%{y} vs %{x}: %{z:.3f}<extra></extra>"))
     fig.update_layout(title=f"{block}: correlation of class-mean excitation", height=460, yaxis_autorange="reversed",
                       margin={"t": 50, "b": 40})
@@ -139,7 +145,7 @@ def distribution(stats: ExcitationStats, block: str, classes: list[str] | None =
     fig = go.Figure()
     for j, cls in enumerate(classes):
         h = stats.hist[block][stats.class_names.index(cls)].astype(float)
-        fig.add_trace(go.Scatter(x=centres, y=h / max(1.0, h.sum()), mode="lines", name=cls, line={"shape": "hvh", "color": PALETTE[j % len(PALETTE)]}))
+        fig.add_trace(go.Scatter(x=centres, y=h / max(1.0, h.sum()), mode="lines", name=label(cls), line={"shape": "hvh", "color": PALETTE[j % len(PALETTE)]}))
     h = stats.hist[block].sum(0).astype(float)
     fig.add_trace(go.Scatter(x=centres, y=h / max(1.0, h.sum()), mode="lines", name="all classes",
                              line={"shape": "hvh", "color": MEAN_COLOUR, "dash": "dash"}))
@@ -259,7 +265,8 @@ def excitation_static(
         mean = stats.excitation_mean(b)
         idx = channel_subset(mean.shape[1], subset, n)
         for j, cls in enumerate(classes):
-            ax.plot(mean[stats.class_names.index(cls), idx], color=PALETTE[j % len(PALETTE)], lw=1.2, label=cls)
+            ax.plot(mean[stats.class_names.index(cls), idx], color=PALETTE[j % len(PALETTE)], lw=1.2,
+                    label=str(cls).replace("$", r"\$"))  # no mathtext from a folder name
         ax.plot(stats.overall_mean(b)[idx], color=MEAN_COLOUR, lw=1.6, ls="--", label="all")
         ax.set_title(b)
         ax.set_ylim(0, 1.02)

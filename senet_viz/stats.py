@@ -51,8 +51,8 @@ class Accumulator:
         labels = labels.to(self.device, non_blocking=True)
         self.count.index_add_(0, labels, torch.ones_like(labels, dtype=torch.float64))
         for b in self.channels:
-            s = excitation[b].double()
-            z = squeeze[b].double()
+            s = excitation[b].to(self.device).double()  # a chunk may have run on the CPU after an OOM
+            z = squeeze[b].to(self.device).double()
             self.s_sum[b].index_add_(0, labels, s)
             self.s_sq[b].index_add_(0, labels, s * s)
             self.z_sum[b].index_add_(0, labels, z)

@@ -24,6 +24,11 @@ def _ok(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+def _text(element) -> str:
+    """An element's text as shown (markdown escapes removed)."""
+    return element.value.replace("\\", "")
+
+
 def _png(seed: int = 0, size=(64, 48)) -> bytes:
     buf = io.BytesIO()
     random_picture(seed, size).save(buf, "PNG")
@@ -78,7 +83,7 @@ def test_inspect_uploads(app):
     _ok(app)
     assert app.session_state["picture"][0] == "two.png"
     _uploader(app, "uploads").clear().upload("broken.png", b"\x89PNG\r\n\x1a\nnot really").run()
-    assert not app.exception and len(app.error) == 1 and "broken.png" in app.error[0].value
+    assert not app.exception and len(app.error) == 1 and "broken.png: not a readable picture" in _text(app.error[0])
     _uploader(app, "uploads").clear().run()
 
 
@@ -142,10 +147,27 @@ def test_a_hostile_zip_is_one_error_line(app):
         zf.writestr("../../evil.png", _png())
     _uploader(app, "stats_zip").upload("evil.zip", buf.getvalue(), "application/zip").run()
     assert not app.exception
-    assert len(app.error) == 1 and "escape" in app.error[0].value
+    assert len(app.error) == 1 and "escape" in _text(app.error[0])
 
 
 def test_an_unknown_model_falls_back_with_one_line():
     at = _app(model="no_such_model")
     assert not at.exception
-    assert len(at.error) == 1 and "unknown model" in at.error[0].value
+    assert len(at.error) == 1 and "unknown model" in _text(at.error[0])
+
+
+def test_a_corrupt_weights_upload_keeps_the_app_usable():
+    at = _app()
+    at.radio(key="weights_choice").set_value("file").run()
+    _uploader(at, "weights_file").upload("broken.safetensors", b"\x00 not a safetensors file").run()
+    assert not at.exception
+    assert len(at.error) == 1 and "not a readable safetensors file" in _text(at.error[0])
+    assert any(m.label == "Active model" for m in at.metric)  # the page still renders, on the embedded default
+
+
+def test_user_text_is_never_markup():
+    from pages.common import plain
+
+    assert plain("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert\\(1\\)\\>"
+    assert plain("[click](http://evil)") == "\\[click\\]\\(http\\:\\/\\/evil\\)".replace("\\/", "/")
+    assert plain(":red[big] $x$") == "\\:red\\[big\\] \\$x\\$"

@@ -147,3 +147,69 @@ def test_sixteen_threads_on_one_model_give_the_sequential_results(fixture, reque
             np.testing.assert_array_equal(seq.squeeze[name], par.squeeze[name])
             np.testing.assert_array_equal(seq.excitation[name], par.excitation[name])
     assert model.net.training is False
+
+
+class _OutOfMemoryAbove:
+    """Wraps a network: device out-of-memory for batches larger than ``limit``."""
+
+    def __init__(self, net, limit):
+        self.net, self.limit, self.calls = net, limit, []
+
+    def __call__(self, x):
+        self.calls.append(x.shape[0])
+        if x.shape[0] > self.limit:
+            self.net(x[:1])  # hooks fire for part of the forward first, as in a real OOM
+            raise torch.OutOfMemoryError("simulated")
+        return self.net(x)
+
+
+def test_out_of_memory_retries_with_smaller_batches(se20, monkeypatch):
+    import dataclasses
+
+    x = se20.batch([random_picture(i) for i in range(8)])
+    expected = capture(se20, x)
+    flaky = dataclasses.replace(se20, net=_OutOfMemoryAbove(se20.net, 2))
+    monkeypatch.setattr(flaky, "lock", se20.lock)
+    flaky._capture_hooks = getattr(se20, "_capture_hooks", None)
+    got = capture(flaky, x, batch_size=8)
+    assert flaky.net.calls[:3] == [8, 4, 2] and "retried with batches of 2" in got.notes[-1]
+    np.testing.assert_allclose(got.logits, expected.logits, atol=1e-5)
+    for name in expected.block_names:  # nothing from the failed attempts is left in the record
+        assert got.excitation[name].shape == expected.excitation[name].shape
+        np.testing.assert_allclose(got.excitation[name], expected.excitation[name], atol=1e-6)
+
+
+def test_out_of_memory_for_one_picture_on_the_cpu_is_one_clear_error(se20):
+    import dataclasses
+
+    from senet_viz.errors import SenetVizError
+
+    broken = dataclasses.replace(se20, net=_OutOfMemoryAbove(se20.net, 0))
+    broken._capture_hooks = getattr(se20, "_capture_hooks", None)
+    with pytest.raises(SenetVizError, match="out of memory"):
+        capture(broken, [random_picture(0)])
+
+
+def test_out_of_memory_on_a_gpu_falls_back_to_a_cpu_copy(se20, monkeypatch):
+    import dataclasses
+
+    from senet_viz import capture as capture_module
+
+    gpu_like = dataclasses.replace(se20, net=_OutOfMemoryAbove(se20.net, 0), device=torch.device("cpu"))
+    gpu_like._capture_hooks = getattr(se20, "_capture_hooks", None)
+    monkeypatch.setattr(capture_module, "cpu_twin", lambda model: se20.net)
+    real_forward = capture_module._forward
+
+    def as_if_cuda(model, *args):
+        model.device = torch.device("meta")  # any non-CPU device: the path a CUDA model takes
+        try:
+            return real_forward(model, *args)
+        finally:
+            model.device = torch.device("cpu")
+
+    monkeypatch.setattr(capture_module, "_forward", as_if_cuda)
+    pic = random_picture(4)
+    x = se20.batch([pic])
+    got = capture(gpu_like, x.to("cpu"), batch_size=1)
+    assert got.notes == ["out of memory even for one picture: ran on the CPU instead"]
+    np.testing.assert_allclose(got.logits, capture(se20, [pic]).logits, atol=1e-6)

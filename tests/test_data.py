@@ -106,3 +106,29 @@ def test_bad_sources(tmp_path):
         open_source(tmp_path / "empty")
     with pytest.raises(DataError, match="split"):
         open_source("cifar10:val")
+
+
+def test_server_folders_only_below_configured_roots(tmp_path, monkeypatch):
+    from senet_viz.data import DATA_ROOTS_ENV, data_roots, server_folder
+
+    allowed = make_image_folder(tmp_path / "allowed" / "set", classes=("a", "b"), per_class=1).parent
+    outside = make_image_folder(tmp_path / "outside", classes=("x",), per_class=1)
+    monkeypatch.delenv(DATA_ROOTS_ENV, raising=False)
+    assert data_roots() == []
+    with pytest.raises(DataError, match="off"):
+        server_folder(allowed)
+    monkeypatch.setenv(DATA_ROOTS_ENV, str(allowed))
+    assert server_folder("set").class_names == ["a", "b"]
+    assert server_folder(allowed / "set").class_names == ["a", "b"]
+    with pytest.raises(DataError, match="outside"):
+        server_folder(outside)
+    with pytest.raises(DataError, match="outside"):
+        server_folder("set/../../outside")
+    (allowed / "escape").symlink_to(outside)
+    with pytest.raises(DataError, match="outside"):
+        server_folder("escape")
+    (allowed / "set" / "a" / "linked.png").symlink_to(outside / "x" / "0000.png")
+    with pytest.raises(DataError, match="links outside"):
+        server_folder("set")
+    with pytest.raises(DataError, match="no such"):
+        server_folder("missing")

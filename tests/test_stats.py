@@ -135,3 +135,25 @@ def test_collected_statistics_match_a_direct_capture(se20, tmp_path):
     for blk in ["SE_2_1", "SE_4_3"]:
         np.testing.assert_allclose(st.excitation_mean(blk)[1], cap.excitation[blk][labels == 1].mean(0), rtol=1e-5)
         np.testing.assert_allclose(st.squeeze_std(blk)[0], cap.squeeze[blk][labels == 0].std(0), rtol=1e-3, atol=1e-6)
+
+
+def test_an_interrupted_write_leaves_no_half_written_file(tmp_path, monkeypatch):
+    import senet_viz.npzio as npzio
+
+    rng = np.random.default_rng(3)
+    acc = _acc()
+    acc.add(*_batch(rng, 10, 3, {"SE_2_1": 4, "SE_3_1": 6}))
+    st = acc.result(list("xyz"))
+    target = tmp_path / "stats.npz"
+    st.save(target)
+    before = target.read_bytes()
+
+    def interrupted(f, **arrays):
+        f.write(b"PK\x03\x04 partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(npzio.np, "savez_compressed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        st.save(target)
+    assert target.read_bytes() == before  # the earlier complete file is untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["stats.npz"]  # no temporary left behind
