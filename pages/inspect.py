@@ -58,6 +58,7 @@ with left:
 with right:
     st.subheader("Prediction (top 5)")
     top = cap.top(5)[0]
+    st.metric("Predicted class", top[0][0], f"{top[0][1]:.1%}", delta_color="off")
     st.dataframe({"class": [c for c, _ in top], "probability": [p for _, p in top]}, hide_index=True,
                  column_config={"probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="percent")})
 

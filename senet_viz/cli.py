@@ -133,7 +133,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
         model, source, batch_size=args.batch_size, workers=args.workers, progress=not args.no_progress,
         autocast=None if args.bf16 is None else args.bf16 == "on",
     )
-    rank, _ = distributed_context()
+    rank, world = distributed_context()
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
     if rank != 0:
         return 0
     result.meta["command"] = "python -m senet_viz " + shlex.join(sys.argv[1:])
