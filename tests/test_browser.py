@@ -49,15 +49,19 @@ def test_every_page_renders_in_chromium(browser_page, name):
         raise
 
 
+def _upload_on_inspect(page, url: str, path) -> None:
+    page.goto(f"{url}/inspect")
+    wait_rendered(page)
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(path))
+
+
 def test_upload_on_inspect_shows_a_prediction(browser_page, tmp_path):
     url, page, errors, _ = browser_page
     pic = tmp_path / "upload.png"
     random_picture(3, (120, 90)).save(pic)
     try:
-        page.goto(f"{url}/inspect")
-        wait_rendered(page)
-        page.get_by_role("tab", name="Upload").click()
-        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(pic))
+        _upload_on_inspect(page, url, pic)
         page.wait_for_selector("text=upload.png", timeout=60_000)
         wait_rendered(page)
         page.wait_for_selector("text=Prediction (top 5)", timeout=60_000)
@@ -75,10 +79,7 @@ def test_a_non_picture_upload_is_one_error_line(browser_page, tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"this is not a picture")
     try:
-        page.goto(f"{url}/inspect")
-        wait_rendered(page)
-        page.get_by_role("tab", name="Upload").click()
-        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(bad))
+        _upload_on_inspect(page, url, bad)
         page.wait_for_selector("[data-testid='stAlertContentError']", timeout=60_000)
         text = page.locator("[data-testid='stAlertContentError']").first.inner_text()
         assert "notes.png" in text and "Traceback" not in text
