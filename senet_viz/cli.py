@@ -108,7 +108,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
     model = _load(args)
-    source = open_source(args.data)
+    source = open_source(args.data).limit_per_class(args.limit_per_class)
     if len(source.class_names) != len(model.class_names):
         from .errors import DataError
 
@@ -117,8 +117,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for name, acc in res["per_class"].items():
         print(f"{name:16} {acc:.4f}")
     print(f"correct={res['correct']}")
+    if args.record:
+        _record_check(model, args, source, res)
     print(f"top1={res['top1']:.4f} n={res['n']}")
     return 0
+
+
+def _record_check(model, args: argparse.Namespace, source, res: dict) -> None:
+    """Write this evaluation into the model card, so tests can reproduce it exactly."""
+    import json
+    import shlex
+
+    from .errors import WeightsUnavailable
+    from .models.project import card_file
+
+    path = card_file(model.name)
+    if model.family != "project" or not path.is_file() or args.weights is not None:
+        raise WeightsUnavailable(f"{model.name}: --record needs a project model with its shipped weights and card")
+    card = json.loads(path.read_text())
+    check = {"data": source.origin, "sha256": source.checksum, "limit_per_class": args.limit_per_class,
+             "limit": args.limit, "n": res["n"], "correct": res["correct"], "top1": res["top1"],
+             "command": "python -m senet_viz " + shlex.join(sys.argv[1:])}
+    card["checks"] = [c for c in card.get("checks", []) if c.get("command") != check["command"]] + [check]
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=1) + "\n")
+    tmp.replace(path)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -213,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p)
     p.add_argument("--data", required=True, help="folder, archive or cifar10[:test]")
     p.add_argument("--limit", type=int, default=None, help="only the first N pictures")
+    p.add_argument("--limit-per-class", type=int, default=None, help="only the first N pictures of each class")
+    p.add_argument("--record", action="store_true", help="write the result into the model card's checks")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 

@@ -1,0 +1,59 @@
+"""The shipped weights, model cards, statistics and ablation results (need ../shared's CIFAR-10)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import CIFAR
+
+from senet_viz.models.project import ASSETS, card_file, weights_file
+
+pytestmark = pytest.mark.shipped
+SHIPPED = [n for n in ("se_resnet20_cifar10", "resnet20_cifar10") if weights_file(n).is_file()]
+
+
+def test_the_default_model_is_shipped():
+    assert "se_resnet20_cifar10" in SHIPPED and card_file("se_resnet20_cifar10").is_file()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_card_describes_the_weights(name):
+    card = json.loads(card_file(name).read_text())
+    for key in ["architecture", "recipe", "epochs", "seed", "train_data", "test", "training_seconds", "device"]:
+        assert key in card
+    assert len(card["test"]["confusion"]) == 10 and sum(map(sum, card["test"]["confusion"])) == card["test"]["n"] == 10_000
+    assert card["test"]["correct"] == sum(card["test"]["confusion"][i][i] for i in range(10))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_weights_reproduce_the_cards_count_exactly(name):
+    if not (CIFAR / "test.tar.gz").is_file():
+        pytest.skip("the CIFAR-10 archives are not in ../shared")
+    from senet_viz.data import open_source
+    from senet_viz.evaluate import evaluate
+    from senet_viz.models import load_model
+
+    card = json.loads(card_file(name).read_text())
+    check = next(c for c in card["checks"] if c["limit_per_class"] == 50)
+    model = load_model(name, device="cpu")
+    source = open_source(CIFAR / "test.tar.gz").limit_per_class(50)
+    assert source.checksum == check["sha256"]
+    assert evaluate(model.net, model.preprocess, source)["correct"] == check["correct"]
+
+
+def test_shipped_statistics_match_the_model():
+    from senet_viz.models import load_model
+    from senet_viz.stats import load_stats
+
+    stats = load_stats(ASSETS / "stats" / "se_resnet20_cifar10-cifar10-test.npz")
+    model = load_model("se_resnet20_cifar10", device="cpu")
+    assert stats.blocks == [b.name for b in model.blocks] and stats.total == 10_000
+    assert stats.class_names == model.class_names and "command" in stats.meta
+
+
+def test_shipped_ablation():
+    res = json.loads((ASSETS / "ablation" / "se_resnet20_cifar10-cifar10-test.json").read_text())
+    assert res["n"] == 10_000 and {"none", "all"} <= set(res["top1"])
+    card = json.loads(card_file("se_resnet20_cifar10").read_text())
+    assert res["top1"]["none"] == pytest.approx(card["test"]["top1"])
