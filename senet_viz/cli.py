@@ -6,6 +6,7 @@ Errors a user can cause print one line to stderr and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -15,8 +16,9 @@ from .errors import SenetVizError
 def _threads(n: int | None) -> None:
     import torch
 
-    # Deliberate: one thread per core, and never more than the machine has.
-    torch.set_num_threads(n or max(1, min(torch.get_num_threads(), __import__("os").cpu_count() or 1)))
+    # Deliberate: one intra-op thread per core (torch's default can exceed the cores a
+    # container is given), or exactly what --threads asks for.
+    torch.set_num_threads(n or max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
 
 
 def _load(args: argparse.Namespace):
