@@ -26,6 +26,8 @@ from .models.registry import LoadedModel
 
 _ACTIVE: contextvars.ContextVar[_Recorder | None] = contextvars.ContextVar("senet_viz_capture", default=None)
 DEFAULT_BATCH = 64
+#: Bytes that the U and s * U maps of one capture may hold (``maps=``); beyond it, a clear error.
+MAPS_BUDGET = 1024**3
 
 
 Override = Callable[[torch.Tensor], torch.Tensor]
@@ -269,6 +271,11 @@ def capture(
         raise BlockNotFound(f"{model.name} has no block {name!r}")
     with torch.inference_mode():
         x_all = _as_batch(model, images)
+    if wanted:
+        per_picture = sum(2 * 4 * b.channels * b.resolution[0] * b.resolution[1] for b in model.blocks if b.name in wanted)
+        if per_picture * x_all.shape[0] > MAPS_BUDGET:
+            raise SenetVizError(f"feature maps of {x_all.shape[0]} pictures would need "
+                                f"{per_picture * x_all.shape[0] / 1024**2:,.0f} MiB; ask for fewer pictures or blocks")
     rec, logits = record(model, x_all, maps=wanted, batch_size=batch_size, autocast=autocast, override=override)
     names = [b.name for b in model.blocks]
     return Capture(

@@ -213,3 +213,13 @@ def test_out_of_memory_on_a_gpu_falls_back_to_a_cpu_copy(se20, monkeypatch):
     got = capture(gpu_like, x.to("cpu"), batch_size=1)
     assert got.notes == ["out of memory even for one picture: ran on the CPU instead"]
     np.testing.assert_allclose(got.logits, capture(se20, [pic]).logits, atol=1e-6)
+
+
+def test_maps_are_bounded_by_a_memory_budget(se20, monkeypatch):
+    from senet_viz import capture as capture_module
+    from senet_viz.errors import SenetVizError
+
+    monkeypatch.setattr(capture_module, "MAPS_BUDGET", 100_000)
+    capture(se20, [random_picture(0)], maps=["SE_4_3"])  # 2 x 64 x 8 x 8 floats fit
+    with pytest.raises(SenetVizError, match="MiB"):
+        capture(se20, [random_picture(i) for i in range(4)], maps=["SE_2_1"])
