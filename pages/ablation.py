@@ -53,12 +53,21 @@ res = common.shipped_ablation(model.name) if not model.random_weights else None
 if res is None:
     st.info("No ablation results are shipped for this model; `python -m senet_viz ablate --model NAME --data FOLDER --out FILE` computes them.")
 else:
-    keys = list(res["top1"])
-    fig = go.Figure(go.Bar(x=[f"SE off: {k}" for k in keys], y=[100 * res["top1"][k] for k in keys],
-                           text=[f"{100 * res['top1'][k]:.2f}%" for k in keys], textposition="outside"))
-    fig.update_layout(height=360, yaxis_title="top-1 accuracy (%)", yaxis_range=[0, 105], margin={"t": 20})
+    top1 = res["top1"]
+    groups = [k.split(": ", 1)[1] for k in top1 if k.startswith("off: ")]
+    fig = go.Figure([go.Bar(name="as trained", x=["none"], y=[100 * top1["none"]], text=[f"{100 * top1['none']:.2f}%"],
+                            textposition="outside")])
+    for prefix, label in (("off", "s := 1"), ("mean", "s := all-class mean")):
+        keys = [f"{prefix}: {g}" for g in groups if f"{prefix}: {g}" in top1]
+        if keys:
+            fig.add_trace(go.Bar(name=label, x=[k.split(": ", 1)[1] for k in keys], y=[100 * top1[k] for k in keys],
+                                 text=[f"{100 * top1[k]:.2f}%" for k in keys], textposition="outside"))
+    fig.update_layout(height=380, yaxis_title="top-1 accuracy (%)", yaxis_range=[0, 105], xaxis_title="SE switched off in",
+                      margin={"t": 20}, barmode="group")
     st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
-    st.caption(f"{res['n']:,} test pictures; s := 1 at inference in the blocks of each stage, with the trained weights "
-               f"unchanged (the paper instead trains a network without SE in that stage). Made by `{res['command']}`.")
+    st.caption(f"{res['n']:,} test pictures, trained weights unchanged (the paper instead retrains without SE in that stage). "
+               "s := 1 removes the block and also the scale the network was trained with; s := the all-class mean keeps "
+               "the scale and removes only what depends on the picture, the part SE adds over a fixed channel weighting. "
+               f"Made by `{res['command']}`.")
     common.paper_note("removing SE from the last stage of SE-ResNet-50 costs < 0.1% top-5 error (and the network is retrained "
                       "without it), because SE_5_2 is nearly saturated and SE_5_3 alike across classes.")

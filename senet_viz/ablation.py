@@ -54,20 +54,29 @@ def ablate(model: LoadedModel, images, blocks: list[str], mode: str, **kw) -> Ca
 
 @torch.inference_mode()
 def stage_accuracy(model: LoadedModel, source: LabelledPictures, *, batch_size: int = 250, limit: int | None = None,
-                   on_batch=None) -> dict:
-    """Top-1 accuracy with SE switched off (s := 1) in each stage, in all stages, and in none."""
+                   means: dict[str, np.ndarray] | None = None, on_batch=None) -> dict:
+    """Top-1 accuracy with SE switched off in each stage, in all stages, and in none.
+
+    Two ways of switching off: s := 1 (``off``: the block becomes the identity, which also
+    changes the scale the network was trained with), and, given ``means`` (the all-class mean
+    excitation per block), s := that mean (``mean``: the scale stays, only its dependence on
+    the picture goes).
+    """
     stages = sorted({b.stage for b in model.blocks})
-    settings = {"none": []} | {f"stage {s}": [b.name for b in model.blocks if b.stage == s] for s in stages}
-    settings["all"] = [b.name for b in model.blocks]
+    groups = {f"stage {s}": [b.name for b in model.blocks if b.stage == s] for s in stages}
+    groups["all"] = [b.name for b in model.blocks]
+    settings = {"none": ("off", [])} | {f"off: {k}": ("off", v) for k, v in groups.items()}
+    if means is not None:
+        settings |= {f"mean: {k}": ("class_mean", v) for k, v in groups.items()}
     n = len(source) if limit is None else min(limit, len(source))
     correct = dict.fromkeys(settings, 0)
     for start in range(0, n, batch_size):
         items = [source[i] for i in range(start, min(n, start + batch_size))]
         x = model.batch([img for img, _ in items])
         y = torch.tensor([label for _, label in items])
-        for key, blocks in settings.items():
-            _, logits = record(model, x, batch_size=batch_size, override=overrides(model, blocks, "off"))
+        for key, (mode, blocks) in settings.items():
+            _, logits = record(model, x, batch_size=batch_size, override=overrides(model, blocks, mode, class_means=means))
             correct[key] += int((torch.cat(logits).argmax(1).cpu() == y).sum())
         if on_batch is not None:
             on_batch(min(n, start + batch_size), n)
-    return {"n": n, "blocks": {k: v for k, v in settings.items()}, "top1": {k: c / max(1, n) for k, c in correct.items()}}
+    return {"n": n, "blocks": {k: v for k, (_, v) in settings.items()}, "top1": {k: c / max(1, n) for k, c in correct.items()}}

@@ -184,11 +184,17 @@ def cmd_ablate(args: argparse.Namespace) -> int:
 
     model = _load(args)
     source = open_source(args.data)
-    res = stage_accuracy(model, source, limit=args.limit)
+    means = None
+    if args.stats:
+        from .stats import load_stats
+
+        st = load_stats(args.stats)
+        means = {b: st.overall_mean(b) for b in st.blocks}
+    res = stage_accuracy(model, source, limit=args.limit, means=means)
     res.update(model=model.name, weights=model.weights, data=source.origin, data_sha256=source.checksum,
                command="python -m senet_viz " + shlex.join(sys.argv[1:]))
     for key, acc in res["top1"].items():
-        print(f"SE off in {key:8} top1={acc:.4f}")
+        print(f"{key:16} top1={acc:.4f}")
     if args.out:
         from pathlib import Path
 
@@ -258,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p)
     p.add_argument("--data", required=True)
     p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--stats", default=None, help="statistics of the model: also replace s by its all-class mean")
     p.add_argument("--out", default=None, help="write the result as JSON")
     p.set_defaults(func=cmd_ablate)
 

@@ -67,6 +67,8 @@ def test_stage_accuracy(se20, tmp_path):
     from senet_viz.data import open_source
 
     src = open_source(make_image_folder(tmp_path / "p", classes=tuple("abcdefghij"), per_class=2))
-    res = stage_accuracy(se20, src, batch_size=7)
-    assert res["n"] == 20 and set(res["top1"]) == {"none", "stage 2", "stage 3", "stage 4", "all"}
+    means = {b.name: np.full(b.channels, 0.5) for b in se20.blocks}
+    res = stage_accuracy(se20, src, batch_size=7, means=means)
+    groups = {"stage 2", "stage 3", "stage 4", "all"}
+    assert res["n"] == 20 and set(res["top1"]) == {"none"} | {f"off: {g}" for g in groups} | {f"mean: {g}" for g in groups}
     assert all(0 <= v <= 1 for v in res["top1"].values())
