@@ -199,7 +199,7 @@ def se_block_diagram(channels: int | None = None, hidden: int | None = None) -> 
     boxes = [
         (0.0, "X", "input", "#cfd8dc"), (1.3, "U", f"H×W×{c}<br>F_tr (conv)", "#90caf9"),
         (2.6, "z", f"1×1×{c}<br>F_sq: global avg pool (Eq. 2)", "#ffe082"),
-        (3.9, "s", f"FC {h} → ReLU → FC {c} → σ<br>F_ex (Eq. 3)", "#ffab91"),
+        (3.9, "s", f"FC {h} → ReLU<br>→ FC {c} → σ<br>F_ex (Eq. 3)", "#ffab91"),
         (5.2, "X̃", f"H×W×{c}<br>F_scale: s_c · u_c (Eq. 4)", "#a5d6a7"),
     ]
     fig = go.Figure()
