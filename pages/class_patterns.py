@@ -117,8 +117,8 @@ common.paper_note("for SE-ResNet-50 on ImageNet (Fig. 6, goldfish, pug, plane, c
                   "become class-specific at SE_4_6 and SE_5_1, SE_5_2 is saturated (most values near 1) and SE_5_3 is similar "
                   "across classes up to scale.")
 fmt = st.selectbox("Export the figure as", ["png", "svg", "pdf"], key="export_fmt")
-st.download_button(f"Paper-style figure ({fmt.upper()})", plots.excitation_static(stats, blocks or None, classes, subset=subset, n=n, fmt=fmt),
-                   file_name=f"excitation.{fmt}")
+st.download_button(f"Paper-style figure ({fmt.upper()})", file_name=f"excitation.{fmt}", on_click="ignore",
+                   data=lambda: plots.excitation_static(stats, blocks or None, classes, subset=subset, n=n, fmt=fmt))
 
 st.subheader("Variation within one class")
 band_block = st.selectbox("Block", stats.blocks, index=len(stats.blocks) - 1, key="band_block")

@@ -102,8 +102,10 @@ else:
 
 st.subheader("Downloads")
 d1, d2, d3 = st.columns(3)
-d1.download_button("z and s (CSV)", common.csv_of(cap), file_name="excitation.csv", mime="text/csv")
-d2.download_button("z, s and logits (NPZ)", common.npz_of(cap), file_name="excitation.npz", mime="application/octet-stream")
-d3.download_button("Fingerprint figure (HTML)", fig.to_html(include_plotlyjs=True, full_html=True).encode(),
-                   file_name="fingerprint.html", mime="text/html")
+# Files are made only when a button is pressed (callables), never on every rerun.
+d1.download_button("z and s (CSV)", lambda: common.csv_of(cap), file_name="excitation.csv", mime="text/csv", on_click="ignore")
+d2.download_button("z, s and logits (NPZ)", lambda: common.npz_of(cap), file_name="excitation.npz",
+                   mime="application/octet-stream", on_click="ignore")
+d3.download_button("Fingerprint figure (PNG)", lambda: plots.fingerprint_static(cap.fingerprint(), cap.block_names),
+                   file_name="fingerprint.png", mime="image/png", on_click="ignore")
 st.caption("Each chart's camera button saves it as PNG.")

@@ -276,3 +276,18 @@ def excitation_static(
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=150)
     return buf.getvalue()
+
+
+def fingerprint_static(matrix: np.ndarray, blocks: list[str], fmt: str = "png") -> bytes:
+    """The excitation fingerprint as a static figure (matplotlib, no pyplot state)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 0.35 * len(blocks) + 1.2), layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(np.ma.masked_invalid(matrix), aspect="auto", vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
+    ax.set_yticks(range(len(blocks)), blocks)
+    ax.set_xlabel("channel")
+    fig.colorbar(im, ax=ax, label="s")
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=150)
+    return buf.getvalue()

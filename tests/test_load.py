@@ -49,6 +49,7 @@ def _pictures(tmp_path):
 async def _session(browser, url, picture, results):
     path, cls, prob = picture
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(240_000)  # 20 renderers share the server's 2 cores here
     page = await context.new_page()
     try:
         await page.goto(f"{url}/inspect", timeout=180_000)

@@ -61,4 +61,5 @@ def test_picture_views():
     maps = plots.channel_maps(np.ones((2, 4, 4)), np.ones((2, 4, 4)) * 0.5, [3, 5], np.linspace(0, 1, 8))
     assert len(maps.data) == 4 and maps.data[0].zmax == maps.data[3].zmax  # one colour scale
     assert isinstance(plots.se_block_diagram(64, 4), go.Figure)
+    assert plots.fingerprint_static(np.where(m > 0.9, np.nan, m), ["a", "b", "c"]).startswith(b"\x89PNG")
     assert isinstance(plots.module_diagram("inception"), go.Figure)
