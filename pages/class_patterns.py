@@ -129,7 +129,9 @@ common.paper_note("the spread between pictures of one class grows with depth (th
 st.subheader("Class-specificity and saturation by depth")
 st.plotly_chart(plots.depth_profile(stats), config=common.PLOTLY_CONFIG, width="stretch")
 st.caption("Class-specificity: variance between the class means over the mean variance within classes (0: all classes alike; "
-           "its floor from sampling is about 1 / pictures per class). Saturation: share of s above 0.9 and below 0.1.")
+           "its floor from sampling is about 1 / pictures per class). Saturation: share of s above 0.9 and below 0.1. "
+           "Bottom: the spreads themselves, in units of s; where both are near 0, s hardly depends on the picture and "
+           "the block acts as a fixed channel weighting, whatever the ratio above says.")
 common.paper_note("shared early, class-specific late, saturated near the end; hence the last stage's SE matters least.")
 
 left, right = st.columns(2)

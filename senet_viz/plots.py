@@ -112,19 +112,23 @@ def class_band(stats: ExcitationStats, block: str, cls: str, *, subset: str = "a
 
 
 def depth_profile(stats: ExcitationStats) -> go.Figure:
-    """Class-specificity and saturation by depth, one point per block."""
+    """By depth, one point per block: class-specificity and saturation (top), and the spread of s
+    between and within classes in units of s (bottom), which says whether s moves at all."""
     rows = stats.summary()
     names = [r["block"] for r in rows]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, specs=[[{"secondary_y": True}], [{}]])
     fig.add_trace(go.Scatter(x=names, y=[r["specificity"] for r in rows], name="class-specificity", mode="lines+markers"),
-                  secondary_y=False)
+                  row=1, col=1, secondary_y=False)
     fig.add_trace(go.Scatter(x=names, y=[r["saturated_high"] for r in rows], name="share s > 0.9", mode="lines+markers",
-                             line={"dash": "dot"}), secondary_y=True)
+                             line={"dash": "dot"}), row=1, col=1, secondary_y=True)
     fig.add_trace(go.Scatter(x=names, y=[r["saturated_low"] for r in rows], name="share s < 0.1", mode="lines+markers",
-                             line={"dash": "dash"}), secondary_y=True)
-    fig.update_yaxes(title_text="between / within class variance", secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(title_text="share of activations", secondary_y=True, range=[0, 1], tickformat=".0%")
-    fig.update_layout(height=360, margin={"t": 30, "b": 40}, legend={"orientation": "h", "y": -0.2})
+                             line={"dash": "dash"}), row=1, col=1, secondary_y=True)
+    fig.add_trace(go.Bar(x=names, y=[r["between_std"] for r in rows], name="std between class means"), row=2, col=1)
+    fig.add_trace(go.Bar(x=names, y=[r["within_std"] for r in rows], name="std within a class"), row=2, col=1)
+    fig.update_yaxes(title_text="between / within variance", row=1, col=1, secondary_y=False, rangemode="tozero")
+    fig.update_yaxes(title_text="share", row=1, col=1, secondary_y=True, range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(title_text="std of s", row=2, col=1, rangemode="tozero")
+    fig.update_layout(height=560, margin={"t": 30, "b": 40}, legend={"orientation": "h", "y": -0.12}, barmode="group")
     return fig
 
 

@@ -149,6 +149,15 @@ class ExcitationStats:
         between = means.var(axis=0)
         return float(between.mean() / max(within.mean(), 1e-12))
 
+    def spreads(self, block: str) -> tuple[float, float]:
+        """(std of the class means, mean std within a class), averaged over channels, in units of s.
+
+        The specificity ratio reads these two against each other; they say whether there is
+        any spread at all (a block whose s hardly moves has both near 0)."""
+        present = self.count > 0
+        means = self.excitation_mean(block)[present]
+        return float(means.std(axis=0).mean()), float(self.excitation_std(block)[present].mean())
+
     def saturation(self, block: str) -> tuple[float, float]:
         """(share of s above 0.9, share below 0.1) over all classes, pictures and channels."""
         h = self.hist[block].sum(0)
@@ -182,8 +191,9 @@ class ExcitationStats:
         rows = []
         for b in self.blocks:
             hi, lo = self.saturation(b)
+            between, within = self.spreads(b)
             rows.append({"block": b, "specificity": self.specificity(b), "saturated_high": hi, "saturated_low": lo,
-                         "mean_s": float(self.overall_mean(b).mean())})
+                         "mean_s": float(self.overall_mean(b).mean()), "between_std": between, "within_std": within})
         return rows
 
     def save(self, path: str | Path) -> Path:
@@ -194,6 +204,8 @@ class ExcitationStats:
             "specificity": np.array([self.specificity(b) for b in self.blocks]),
             "saturation_high": np.array([self.saturation(b)[0] for b in self.blocks]),
             "saturation_low": np.array([self.saturation(b)[1] for b in self.blocks]),
+            "between_class_std": np.array([self.spreads(b)[0] for b in self.blocks]),
+            "within_class_std": np.array([self.spreads(b)[1] for b in self.blocks]),
             "meta": np.array(__import__("json").dumps(self.meta)),
         }
         for b in self.blocks:

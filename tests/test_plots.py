@@ -41,7 +41,7 @@ def test_figures_build_for_any_number_of_classes(k):
     assert isinstance(fig, go.Figure)
     assert len(fig.data) == len(plots.default_blocks(st.blocks)) * (len(classes) + 1)
     assert isinstance(plots.class_band(st, "SE_3_1", classes[0]), go.Figure)
-    assert len(plots.depth_profile(st).data) == 3
+    assert len(plots.depth_profile(st).data) == 5
     heat = plots.similarity_heatmap(st, "SE_4_2")
     assert np.asarray(heat.data[0].z).shape == (k, k)
     assert len(plots.distribution(st, "SE_2_1", classes).data) == len(classes) + 1

@@ -76,6 +76,7 @@ def test_specificity_saturation_and_similarity_measure_what_they_say():
     acc.add(y, {"shared": same, "apart": apart}, {"shared": same, "apart": apart})
     st = acc.result(["a", "b"])
     assert st.specificity("shared") == pytest.approx(0.0, abs=1e-9)
+    assert st.spreads("shared")[0] == pytest.approx(0.0, abs=1e-9) and st.spreads("apart")[0] > 0.3
     assert st.specificity("apart") > 100
     hi, lo = st.saturation("apart")
     assert hi == pytest.approx(4 / 12) and lo == pytest.approx(4 / 12)
