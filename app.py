@@ -36,6 +36,15 @@ def home() -> None:
             f"on CIFAR-10 ({card['device']}, {card['training_seconds'] / 60:.0f} min). "
             f"Test accuracy **{card['test']['top1']:.2%}** on {card['test']['n']:,} pictures of the JPEG test split."
         )
+        twin = common.twin_card(model.name)
+        if twin is not None:
+            st.markdown(
+                f"The same network without SE (**{twin['name']}**, same recipe and seed) reaches "
+                f"**{twin['test']['top1']:.2%}**: on this small CIFAR network, after {twin['epochs']} epochs, SE does not add "
+                "accuracy. The Ablation page shows why: its excitations hardly depend on the picture."
+                if twin["test"]["top1"] >= card["test"]["top1"] else
+                f"The same network without SE (**{twin['name']}**, same recipe and seed) reaches **{twin['test']['top1']:.2%}**."
+            )
         per_class = card["test"]["per_class"]
         st.dataframe({"class": list(per_class), "accuracy": [f"{v:.1%}" for v in per_class.values()]},
                      hide_index=True, width=320)

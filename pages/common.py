@@ -49,6 +49,19 @@ def shipped_stats(name: str) -> ExcitationStats | None:
 
 
 @st.cache_resource
+def twin_card(name: str) -> dict | None:
+    """The model card of a project model's twin without SE (se_resnet20_cifar10 -> resnet20_cifar10)."""
+    import json
+
+    from senet_viz.models.project import card_file
+
+    if not name.startswith("se_"):
+        return None
+    path = card_file(name.removeprefix("se_"))
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+@st.cache_resource
 def shipped_ablation(name: str) -> dict | None:
     import json
 
