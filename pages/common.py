@@ -263,7 +263,3 @@ def error(text: str) -> None:
 
 def paper_note(text: str) -> None:
     st.caption(f":material/menu_book: **Paper:** {text}")
-
-
-def asset(path: str) -> Path:
-    return ASSETS / path

@@ -52,13 +52,6 @@ def distributed_context() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def check_classes(model: LoadedModel, source: LabelledPictures) -> None:
-    """Statistics are grouped by the source's classes; they need not be the model's classes
-    (ImageNet models on a folder of goldfish, pug, plane, cliff), but there must be some."""
-    if not source.class_names:
-        raise DataError("the picture source has no classes")
-
-
 def compute_stats(
     model: LoadedModel,
     source: LabelledPictures,
@@ -74,7 +67,10 @@ def compute_stats(
     ``autocast``: bf16 (default: on CUDA only). ``on_batch(done, total)`` reports progress
     (the app's progress bar); ``progress`` shows a terminal bar.
     """
-    check_classes(model, source)
+    # Grouped by the source's classes, which need not be the model's (an ImageNet model on a
+    # folder of goldfish, pug, plane and cliff pictures).
+    if not source.class_names:
+        raise DataError("the picture source has no classes")
     rank, world = distributed_context()
     indices = list(range(rank, len(source), world))
     cuda = model.device.type == "cuda"
