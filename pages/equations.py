@@ -24,7 +24,7 @@ if not common.need_se_blocks(model):
     st.stop()
 name, data = common.picture_or_default()
 block_name = common.block_picker(model, "SE block", key="eq_block")
-picture, cap = common.capture_picture(model, name, data)
+picture, cap = common.capture_picture(model, name, data, maps=(block_name,))
 if cap is None:
     st.stop()
 s_net = cap.excitation[block_name][0]
@@ -32,7 +32,7 @@ if st.session_state.get("eq_channel_for") != (block_name, name):  # a new block 
     st.session_state.eq_channel = int(np.argmax(s_net))
     st.session_state.eq_channel_for = (block_name, name)
 channel = int(st.number_input("Channel c shown in full", 0, len(s_net) - 1, key="eq_channel"))
-w = walkthrough(model, picture, block_name, channels=[channel])
+w = walkthrough(model, picture, block_name, channels=[channel], cap=cap)
 C, H, W = w.u_shape
 
 if "eq_step" not in st.session_state:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .capture import capture
+from .capture import Capture, capture
 from .models.blocks import BlockInfo
 from .models.registry import LoadedModel
 
@@ -77,14 +77,19 @@ def _apply(fn: nn.Module, x: np.ndarray) -> np.ndarray:
     return fn(torch.from_numpy(x).clone()).numpy()
 
 
-def walkthrough(model: LoadedModel, image, block_name: str, *, channels: list[int] | None = None, top: int = 3) -> Walkthrough:
+def walkthrough(model: LoadedModel, image, block_name: str, *, channels: list[int] | None = None, top: int = 3,
+                cap: Capture | None = None) -> Walkthrough:
     """Eqs. 1-4 for picture ``image`` at block ``block_name``.
+
+    ``cap``: a capture of this one picture with ``maps`` holding the block (the app passes its
+    cached one, so the walk-through costs no second forward); made here when absent.
 
     ``channels``: the channels whose maps are shown; by default the ``top`` most and the
     ``top`` least excited ones.
     """
     block = model.block(block_name)
-    cap = capture(model, image, maps=[block_name])
+    if cap is None or block_name not in cap.inputs:
+        cap = capture(model, image, maps=[block_name])
     u64 = torch.from_numpy(cap.inputs[block_name][0]).double()
     out = cap.outputs[block_name][0]
     a = block.adapter

@@ -201,13 +201,13 @@ class ExcitationStats:
             "class_names": np.array(self.class_names),
             "blocks": np.array(self.blocks),
             "count": self.count,
-            "specificity": np.array([self.specificity(b) for b in self.blocks]),
-            "saturation_high": np.array([self.saturation(b)[0] for b in self.blocks]),
-            "saturation_low": np.array([self.saturation(b)[1] for b in self.blocks]),
-            "between_class_std": np.array([self.spreads(b)[0] for b in self.blocks]),
-            "within_class_std": np.array([self.spreads(b)[1] for b in self.blocks]),
             "meta": np.array(__import__("json").dumps(self.meta)),
         }
+        rows = self.summary()
+        for key, column in (("specificity", "specificity"), ("saturation_high", "saturated_high"),
+                            ("saturation_low", "saturated_low"), ("between_class_std", "between_std"),
+                            ("within_class_std", "within_std")):
+            arrays[key] = np.array([r[column] for r in rows])
         for b in self.blocks:
             arrays[f"excitation_mean/{b}"] = self.excitation_mean(b)
             arrays[f"excitation_std/{b}"] = self.excitation_std(b)

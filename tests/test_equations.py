@@ -33,3 +33,14 @@ def test_unknown_block_is_a_clear_error(se20):
 
     with pytest.raises(BlockNotFound, match="SE_9_9"):
         walkthrough(se20, random_picture(1), "SE_9_9")
+
+
+def test_a_given_capture_is_used_without_a_second_forward(se20, monkeypatch):
+    from senet_viz import equations
+    from senet_viz.capture import capture
+
+    pic = random_picture(2)
+    cap = capture(se20, [pic], maps=["SE_3_1"])
+    monkeypatch.setattr(equations, "capture", lambda *a, **k: pytest.fail("a second forward"))
+    w = walkthrough(se20, pic, "SE_3_1", cap=cap)
+    assert max(w.checks.values()) < 1e-4
