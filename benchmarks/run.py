@@ -104,9 +104,12 @@ def stats_throughput(model, data: Path, limit_per_class: int, workers: int) -> d
     end_to_end = st.total / (time.perf_counter() - t)
     x = torch.randn(256, *model.input_size, device=model.device)
     n_batches = max(1, st.total // 256)
+    cuda = model.device.type == "cuda"
+    if cuda:  # the bare forward as the statistics run it there: bf16, channels_last
+        x = x.contiguous(memory_format=torch.channels_last)
 
     def bare():
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
             for _ in range(n_batches):
                 model.net(x)
 

@@ -209,6 +209,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     card = train(
         args.model, args.data, args.test_data, Path(args.out), epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, seed=args.seed, device=args.device, progress=not args.no_progress,
+        graphs=None if args.graphs is None else args.graphs == "on",
     )
     if "test" in card:
         print(f"top1={card['test']['top1']:.4f} n={card['test']['n']}")
@@ -278,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
+    p.add_argument("--graphs", choices=["on", "off"], default=None,
+                   help="run forward and backward as CUDA graphs (default: on CUDA only)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_train)
     return parser

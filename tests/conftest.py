@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CIFAR = ROOT.parent / "shared" / "datasets" / "cifar10"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never wait on a hub
+#: Where the model fixtures run: the CPU by default; ``SENET_VIZ_TEST_DEVICE=cuda`` runs the
+#: exactness and thread tests of the capture on a GPU.
+DEVICE = os.environ.get("SENET_VIZ_TEST_DEVICE", "cpu")
 torch.set_num_threads(2)
 
 
@@ -47,14 +50,14 @@ def random_picture(seed: int, size: tuple[int, int] = (48, 40)) -> Image.Image:
 def se20():
     from senet_viz.models import load_model
 
-    return load_model("se_resnet20_cifar10", weights="random", device="cpu")
+    return load_model("se_resnet20_cifar10", weights="random", device=DEVICE)
 
 
 @pytest.fixture(scope="session")
 def seresnet50():
     from senet_viz.models import load_model
 
-    m = load_model("seresnet50", weights="random", device="cpu")
+    m = load_model("seresnet50", weights="random", device=DEVICE)
     randomise_batchnorm(m.net)
     return m
 
@@ -63,7 +66,7 @@ def seresnet50():
 def legacy_seresnet50():
     from senet_viz.models import load_model
 
-    m = load_model("legacy_seresnet50", weights="random", device="cpu")
+    m = load_model("legacy_seresnet50", weights="random", device=DEVICE)
     randomise_batchnorm(m.net)
     return m
 
@@ -72,7 +75,7 @@ def legacy_seresnet50():
 def mobilenet():
     from senet_viz.models import load_model
 
-    return load_model("mobilenet_v3_large", weights="random", device="cpu")
+    return load_model("mobilenet_v3_large", weights="random", device=DEVICE)
 
 
 def make_image_folder(root: Path, classes=("cat", "dog"), per_class: int = 3, size=(32, 32)) -> Path:

@@ -17,16 +17,16 @@ MODELS = ["se20", "seresnet50", "legacy_seresnet50", "mobilenet"]
 
 def _layer(x: torch.Tensor, layer: torch.nn.Module) -> torch.Tensor:
     """W x + b in float64, from the layer's own parameters (Linear or 1x1 Conv2d)."""
-    w = layer.weight.double().reshape(layer.weight.shape[0], -1)
-    return x.double() @ w.T + (layer.bias.double() if layer.bias is not None else 0)
+    w = layer.weight.detach().cpu().double().reshape(layer.weight.shape[0], -1)
+    return x.double() @ w.T + (layer.bias.detach().cpu().double() if layer.bias is not None else 0)
 
 
 def _independent(model, x):
-    """U and s * U from hooks of our own, and s recomputed from each block's fc1/fc2."""
+    """U and s * U from hooks of our own, on the host."""
     seen = {}
     handles = []
     for b in model.blocks:
-        handles.append(b.module.register_forward_hook(lambda m, a, out, n=b.name: seen.__setitem__(n, (a[0].clone(), out.clone()))))
+        handles.append(b.module.register_forward_hook(lambda m, a, out, n=b.name: seen.__setitem__(n, (a[0].to("cpu", copy=True), out.to("cpu", copy=True)))))
     try:
         with torch.no_grad():
             model.net(x)
@@ -55,9 +55,9 @@ def test_squeeze_excitation_and_scale_are_exact_on_every_block(fixture, request)
         a = b.adapter
         h = _layer(torch.from_numpy(z), getattr(b.module, a.fc1))
         if a.bn:
-            h = copy.deepcopy(getattr(b.module, a.bn)).double()(h[:, :, None, None])[:, :, 0, 0]
-        h = getattr(b.module, a.act)(h.clone())
-        s_ref = getattr(b.module, a.gate)(_layer(h, getattr(b.module, a.fc2)))
+            h = copy.deepcopy(getattr(b.module, a.bn)).cpu().double()(h[:, :, None, None])[:, :, 0, 0]
+        h = copy.deepcopy(getattr(b.module, a.act)).cpu()(h.clone())
+        s_ref = copy.deepcopy(getattr(b.module, a.gate)).cpu()(_layer(h, getattr(b.module, a.fc2)))
         # float32 network against a float64 recomputation: rounding only, far below any mix-up
         np.testing.assert_allclose(s, s_ref.numpy(), rtol=1e-4, atol=1e-5)
         # the block's output is U * s with the s the network multiplied by

@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from senet_viz.train import train
+from senet_viz.models.project import PROJECT_MODELS
+from senet_viz.train import Stepper, _sgd, augment, seconds_per_epoch, train
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +48,34 @@ def test_a_stopped_run_resumes_to_the_same_weights(tiny_set, tmp_path):
     a, b = load_file(str(straight)), load_file(str(resumed))
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def test_augment_is_a_padded_crop_and_flip_drawn_from_the_generator():
+    """The batched gather equals the per-picture crop and flip, with the same random numbers."""
+    x = torch.randn(37, 3, 32, 32)
+    got = augment(x, torch.Generator().manual_seed(5))
+    g = torch.Generator().manual_seed(5)
+    dx, dy = torch.randint(0, 9, (37,), generator=g), torch.randint(0, 9, (37,), generator=g)
+    flip = torch.rand(37, generator=g) < 0.5
+    padded = torch.nn.functional.pad(x, (4, 4, 4, 4))
+    for i in range(37):
+        want = padded[i, :, dy[i] : dy[i] + 32, dx[i] : dx[i] + 32]
+        torch.testing.assert_close(got[i], want.flip(2) if flip[i] else want, rtol=0, atol=0)
+    assert flip.any() and not flip.all() and (dx != 4).any()
+
+
+def test_graphs_that_cannot_be_made_leave_an_eager_network_with_its_statistics(capsys):
+    net = PROJECT_MODELS["se_resnet20_cifar10"].build().train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    step = Stepper(net, _sgd(net, 0.05, 5e-4), 0.1, torch.device("cpu"))
+    assert step.use_graphs(torch.randn(8, 3, 32, 32)) is False  # CUDA graphs need a GPU
+    assert "training eagerly" in capsys.readouterr().err and "forward" not in net.__dict__
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+    loss = step(torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,)))
+    assert loss.ndim == 0 and torch.isfinite(loss)
+
+
+def test_seconds_per_epoch_scales_a_timed_step():
+    t = seconds_per_epoch("resnet20_cifar10", batch_size=8, pictures=80, device="cpu", steps=2)
+    assert 0 < t < 60

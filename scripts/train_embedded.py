@@ -1,0 +1,149 @@
+"""Train the project's CIFAR-10 models side by side on one GPU within a time budget.
+
+    python scripts/train_embedded.py --data-dir DIR --out-dir OUT [--budget-s 480] [--max-epochs 200]
+
+DIR holds ``train.tar.gz`` and ``test.tar.gz``. The script
+1. decodes both archives once into the cache that the trainings share;
+2. times training steps (CUDA graphs, bf16) of each model alone, and of all four at once
+   (one process each, timed over the same seconds), and scales them to an epoch;
+3. plans epochs, each pair's twins the same number: all four at once if, at the measured
+   shared speed, the ResNet-20 pair (se_resnet20_cifar10 and its twin resnet20_cifar10) gets
+   ``--max-epochs`` and the ResNet-56 pair at least ``--min-epochs``; else the ResNet-20 pair
+   alone, planned as if its twins ran one after the other (running them at once can only
+   finish sooner);
+4. runs every planned ``python -m senet_viz train`` at once, each stopped at the deadline, and
+   writes ``plan.json`` (timings, epochs, the exact commands, what finished) and one log per model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PAIRS = [("se_resnet20_cifar10", "resnet20_cifar10"), ("se_resnet56_cifar10", "resnet56_cifar10")]
+#: Seconds kept back from the budget for each training's start (imports, CUDA, data), its test
+#: evaluation and writing its files.
+RESERVE_S = 60.0
+
+
+def plan_epochs(solo: dict[str, float], shared: dict[str, float], window_s: float, max_epochs: int,
+                min_epochs: int) -> dict[str, int]:
+    """Epochs per model from seconds per epoch alone (``solo``) and with all four at once (``shared``)."""
+    first, second = PAIRS
+    together = {pair: min(max_epochs, int(window_s // max(shared[m] for m in pair))) for pair in PAIRS}
+    if together[first] == max_epochs and together[second] >= min_epochs:
+        return {m: together[pair] for pair in PAIRS for m in pair}
+    epochs = min(max_epochs, int(window_s // sum(solo[m] for m in first)))
+    return {m: epochs for m in first} if epochs >= min_epochs else {}
+
+
+def _calibrate_shared(batch_size: int, out_dir: Path) -> dict[str, float]:
+    """Seconds per epoch of each model while all of them train at once, one process each."""
+    gate = out_dir / "calibration"
+    gate.mkdir(exist_ok=True)
+    models = [m for pair in PAIRS for m in pair]
+    procs = {m: subprocess.Popen([sys.executable, __file__, "--calibrate", m, "--gate", str(gate), "--count", str(len(models)),
+                                  "--batch-size", str(batch_size)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+             for m in models}
+    shared = {}
+    for m, p in procs.items():
+        try:
+            shared[m] = float(p.communicate(timeout=300)[0].split()[-1])
+        except Exception as exc:  # noqa: BLE001 - without this measurement the plan falls back to the first pair alone
+            print(f"calibration of {m} failed ({type(exc).__name__}: {exc})", file=sys.stderr, flush=True)
+            p.kill()
+            shared[m] = float("inf")
+    return shared
+
+
+def _calibration_worker(model: str, gate: Path, count: int, batch_size: int) -> None:
+    import torch
+
+    from senet_viz.train import seconds_per_epoch
+
+    torch.set_num_threads(2)  # as each training runs
+
+    def ready() -> None:  # a barrier through files: time only once every process is warm
+        (gate / model).touch()
+        while len(list(gate.iterdir())) < count:
+            time.sleep(0.05)
+
+    print(seconds_per_epoch(model, batch_size=batch_size, duration=8.0, ready=ready))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", type=Path)
+    ap.add_argument("--out-dir", type=Path)
+    ap.add_argument("--budget-s", type=float, default=480.0, help="wall-clock seconds for all of it, from the start")
+    ap.add_argument("--max-epochs", type=int, default=200)
+    ap.add_argument("--min-epochs", type=int, default=60)
+    ap.add_argument("--safety", type=float, default=0.85, help="share of the remaining budget the plan may fill")
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=0.2)
+    ap.add_argument("--calibrate", help=argparse.SUPPRESS)
+    ap.add_argument("--gate", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--count", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.calibrate:
+        _calibration_worker(args.calibrate, args.gate, args.count, args.batch_size)
+        return 0
+    t0 = time.monotonic()
+    deadline = t0 + args.budget_s
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+
+    import torch
+
+    from senet_viz.data import open_source
+    from senet_viz.train import decoded_arrays, seconds_per_epoch
+
+    train_data, test_data = args.data_dir / "train.tar.gz", args.data_dir / "test.tar.gz"
+    decoded_arrays(open_source(str(train_data)))
+    open_source(str(test_data))
+    report: dict = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+                    "torch": torch.__version__, "decode_s": round(time.monotonic() - t0, 1)}
+    print(f"data ready in {report['decode_s']} s", flush=True)
+
+    solo = {m: seconds_per_epoch(m, batch_size=args.batch_size) for pair in PAIRS for m in pair}
+    report["solo_seconds_per_epoch"] = {m: round(s, 2) for m, s in solo.items()}
+    print("seconds per epoch, alone:", report["solo_seconds_per_epoch"], flush=True)
+    shared = _calibrate_shared(args.batch_size, args.out_dir)
+    report["shared_seconds_per_epoch"] = {m: round(s, 2) for m, s in shared.items()}
+    print("seconds per epoch, all at once:", report["shared_seconds_per_epoch"], flush=True)
+    window = (deadline - time.monotonic() - RESERVE_S) * args.safety
+    plan = plan_epochs(solo, shared, window, args.max_epochs, args.min_epochs)
+    report.update(window_s=round(window, 1), epochs=plan)
+    print("plan:", plan, flush=True)
+
+    procs = {}
+    for model, epochs in plan.items():
+        cmd = [sys.executable, "-m", "senet_viz", "--threads", "2", "train", "--model", model,
+               "--data", str(train_data), "--test-data", str(test_data),
+               "--out", str(args.out_dir / f"{model}.safetensors"), "--epochs", str(epochs), "--seed", "0",
+               "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--no-progress"]
+        log = open(args.out_dir / f"{model}.log", "w")
+        procs[model] = (subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT), log, cmd)
+    report["commands"] = {m: "python -m " + " ".join(c[2:]) for m, (_, _, c) in procs.items()}
+    report["finished"] = {}
+    for model, (proc, log, _) in procs.items():
+        try:
+            rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = "stopped at the deadline"
+        log.close()
+        report["finished"][model] = {"rc": rc, "after_s": round(time.monotonic() - t0, 1)}
+        print(model, report["finished"][model], flush=True)
+    (args.out_dir / "plan.json").write_text(json.dumps(report, indent=1) + "\n")
+    return 0 if all(f["rc"] == 0 for f in report["finished"].values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
