@@ -14,7 +14,6 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,26 +50,33 @@ def normalise(x_uint8: torch.Tensor) -> torch.Tensor:
     return (x_uint8.permute(0, 3, 1, 2).float().div(255.0) - mean) / std
 
 
-def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random 32x32 crop of the 4-pixel zero-padded picture, and a random horizontal flip.
+def epoch_draws(
+    n: int, steps: int, batch_size: int, generator: torch.Generator, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """An epoch's random numbers, drawn at once on the CPU (so the sequence does not depend on
+    the device) and moved in one copy each: the order of the ``n`` pictures, crop offsets
+    (2, steps, batch) in 0..8, and horizontal flips (steps, batch). Drawing per step would put
+    host-to-device copies, and so waits for the GPU, into every step."""
+    order = torch.randperm(n, generator=generator)
+    shifts = torch.randint(0, 9, (2, steps, batch_size), generator=generator)
+    flips = torch.rand(steps, batch_size, generator=generator) < 0.5
+    return order.to(device), shifts.to(device), flips.to(device)
 
-    The offsets and flips come from ``generator`` (on the CPU, so a run's sequence does not
-    depend on the device); the crop itself is one gather on the pictures' device.
-    """
+
+def augment(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """Random 32x32 crop of the 4-pixel zero-padded picture at offsets (``dy``, ``dx``), then a
+    horizontal flip where ``flip``; one gather on the pictures' device."""
     n, c, h, w = x.shape
     padded = F.pad(x, (4, 4, 4, 4))
-    dx = torch.randint(0, 9, (n,), generator=generator).to(x.device)
-    dy = torch.randint(0, 9, (n,), generator=generator).to(x.device)
-    flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
     rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
     cols = torch.arange(w, device=x.device).expand(n, w)
     cols = (dx[:, None] + torch.where(flip[:, None], w - 1 - cols, cols))[:, None, None, :]
     return padded[torch.arange(n, device=x.device)[:, None, None, None], torch.arange(c, device=x.device)[None, :, None, None], rows, cols]
 
 
-def batch(x_all: torch.Tensor, idx: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """The training input for pictures ``idx``: normalised, augmented, channels_last."""
-    return augment(normalise(x_all[idx]), generator).contiguous(memory_format=torch.channels_last)
+def batch(x_norm: torch.Tensor, idx: torch.Tensor, shifts: torch.Tensor, flips: torch.Tensor, step: int) -> torch.Tensor:
+    """The training input of step ``step``: pictures ``idx`` (normalised), augmented, channels_last."""
+    return augment(x_norm[idx], shifts[0, step], shifts[1, step], flips[step]).contiguous(memory_format=torch.channels_last)
 
 
 class Stepper:
@@ -133,42 +139,35 @@ def _sgd(net: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimize
 
 def seconds_per_epoch(
     model_name: str, *, batch_size: int = 128, pictures: int = 50_000, device: str = "auto",
-    graphs: bool | None = None, steps: int = 40, duration: float | None = None, ready: Callable[[], None] | None = None,
+    graphs: bool | None = None, steps: int = 40,
 ) -> float:
-    """Time training steps on random pictures (after a warm-up) and scale to an epoch.
-
-    ``steps`` steps are timed, or as many as ``duration`` seconds hold; ``ready`` is called
-    between the warm-up and the timing (to line up several processes measured at once).
-    """
+    """Time ``steps`` training steps on random pictures (after a warm-up) and scale to an epoch."""
     dev = _device(device)
     net = PROJECT_MODELS[model_name].build().to(dev, memory_format=torch.channels_last)
     net.train()
     step = Stepper(net, _sgd(net, 0.01, 5e-4), 0.1, dev)
-    x_all = torch.randint(0, 256, (4 * batch_size, 32, 32, 3), dtype=torch.uint8, device=dev)
+    x_norm = normalise(torch.randint(0, 256, (4 * batch_size, 32, 32, 3), dtype=torch.uint8, device=dev))
     y_all = torch.randint(0, 10, (4 * batch_size,), device=dev)
-    gen = torch.Generator().manual_seed(0)
+    order, shifts, flips = epoch_draws(len(y_all), 4, batch_size, torch.Generator().manual_seed(0), dev)
     if (dev.type == "cuda") if graphs is None else graphs:
-        step.use_graphs(batch(x_all, torch.arange(batch_size, device=dev), gen))
+        step.use_graphs(batch(x_norm, order[:batch_size], shifts, flips, 0))
 
-    def one() -> None:
-        idx = torch.randperm(len(y_all), generator=gen)[:batch_size].to(dev)
-        step(batch(x_all, idx, gen), y_all[idx])
+    def one(k: int) -> None:
+        idx = order[k * batch_size : (k + 1) * batch_size]
+        step(batch(x_norm, idx, shifts, flips, k), y_all[idx])
 
     def sync() -> None:
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
 
-    for _ in range(5):
-        one()
+    for i in range(5):
+        one(i % 4)
     sync()
-    if ready is not None:
-        ready()
-    t, done = time.perf_counter(), 0
-    while done < steps if duration is None else time.perf_counter() - t < duration:
-        one()
-        done += 1
+    t = time.perf_counter()
+    for i in range(steps):
+        one(i % 4)
     sync()
-    return (time.perf_counter() - t) / done * (pictures // batch_size)
+    return (time.perf_counter() - t) / steps * (pictures // batch_size)
 
 
 def train(
@@ -200,7 +199,8 @@ def train(
     net = spec.build().to(dev, memory_format=torch.channels_last)
     source = open_source(train_source)
     x_all, y_all = decoded_arrays(source)
-    x_all, y_all = torch.from_numpy(x_all).to(dev), torch.from_numpy(y_all).to(dev)
+    x_norm = normalise(torch.from_numpy(x_all).to(dev))  # once: no per-step constants to copy
+    y_all = torch.from_numpy(y_all).to(dev)
     steps_per_epoch = len(y_all) // batch_size
     opt = _sgd(net, lr, weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
@@ -217,17 +217,18 @@ def train(
         print(f"resuming {model_name} after epoch {start_epoch} from {ckpt_path}")
     stepper = Stepper(net, opt, label_smoothing, dev)
     if (dev.type == "cuda") if graphs is None else graphs:
-        stepper.use_graphs(batch(x_all, torch.arange(batch_size, device=dev), torch.Generator().manual_seed(seed)))
+        _, shifts, flips = epoch_draws(1, 1, batch_size, torch.Generator().manual_seed(seed), dev)
+        stepper.use_graphs(batch(x_norm, torch.arange(batch_size, device=dev), shifts, flips, 0))
     steps_done = 0
     for epoch in range(start_epoch, epochs):
         net.train()
         t0 = time.perf_counter()
-        order = torch.randperm(len(y_all), generator=gen).to(dev)
+        order, shifts, flips = epoch_draws(len(y_all), steps_per_epoch, batch_size, gen, dev)
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
         running = torch.zeros((), device=dev)
         for step in bar:
             idx = order[step * batch_size : (step + 1) * batch_size]
-            running += stepper(batch(x_all, idx, gen), y_all[idx])
+            running += stepper(batch(x_norm, idx, shifts, flips, step), y_all[idx])
             sched.step()
             if progress and step % 50 == 0:  # a host sync, so only now and then
                 bar.set_postfix(loss=f"{float(running) / (step + 1):.3f}")

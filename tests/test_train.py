@@ -9,7 +9,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from senet_viz.models.project import PROJECT_MODELS
-from senet_viz.train import Stepper, _sgd, augment, seconds_per_epoch, train
+from senet_viz.train import Stepper, _sgd, augment, epoch_draws, seconds_per_epoch, train
 
 
 @pytest.fixture(scope="module")
@@ -50,18 +50,18 @@ def test_a_stopped_run_resumes_to_the_same_weights(tiny_set, tmp_path):
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
 
 
-def test_augment_is_a_padded_crop_and_flip_drawn_from_the_generator():
-    """The batched gather equals the per-picture crop and flip, with the same random numbers."""
+def test_augment_is_a_padded_crop_and_flip_at_the_drawn_offsets():
+    """The batched gather equals the per-picture crop and flip."""
     x = torch.randn(37, 3, 32, 32)
-    got = augment(x, torch.Generator().manual_seed(5))
-    g = torch.Generator().manual_seed(5)
-    dx, dy = torch.randint(0, 9, (37,), generator=g), torch.randint(0, 9, (37,), generator=g)
-    flip = torch.rand(37, generator=g) < 0.5
+    order, shifts, flips = epoch_draws(37, 1, 37, torch.Generator().manual_seed(5), torch.device("cpu"))
+    assert sorted(order.tolist()) == list(range(37)) and shifts.shape == (2, 1, 37) and flips.shape == (1, 37)
+    dx, dy, flip = shifts[0, 0], shifts[1, 0], flips[0]
+    got = augment(x, dx, dy, flip)
     padded = torch.nn.functional.pad(x, (4, 4, 4, 4))
     for i in range(37):
         want = padded[i, :, dy[i] : dy[i] + 32, dx[i] : dx[i] + 32]
         torch.testing.assert_close(got[i], want.flip(2) if flip[i] else want, rtol=0, atol=0)
-    assert flip.any() and not flip.all() and (dx != 4).any()
+    assert flip.any() and not flip.all() and (dx != 4).any() and int(shifts.min()) >= 0 and int(shifts.max()) <= 8
 
 
 def test_graphs_that_cannot_be_made_leave_an_eager_network_with_its_statistics(capsys):

@@ -144,6 +144,12 @@ def load_model(name: str = DEFAULT_MODEL, *, weights: str | Path | None = None, 
     random initialisation; a path for a local .safetensors / .pth / .pt file.
     """
     dev = resolve_device(device)
+    if dev.type == "cuda":
+        # fp32 means fp32: with TF32 (cuDNN's default) the 1x1-convolution FCs of timm's and
+        # torchvision's SE modules compute s to about 1e-4 (seen on an H200), and s * U no longer
+        # follows from the block's weights at float32 precision. bf16 runs ask for autocast.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     family = family_of(name)
     loader = {"project": _load_project, "timm": _load_timm, "torchvision": _load_torchvision}[family]
     net, class_names, preprocess, input_size, source, card = loader(name, weights)
