@@ -209,7 +209,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     card = train(
         args.model, args.data, args.test_data, Path(args.out), epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, seed=args.seed, device=args.device, progress=not args.no_progress,
-        graphs=None if args.graphs is None else args.graphs == "on",
+        graphs=None if args.graphs is None else args.graphs == "on", init=args.init, swa_epochs=args.swa_epochs,
+        swa_lr=args.swa_lr,
     )
     if "test" in card:
         print(f"top1={card['test']['top1']:.4f} n={card['test']['n']}")
@@ -281,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--graphs", choices=["on", "off"], default=None,
                    help="run forward and backward as CUDA graphs (default: on CUDA only)")
+    p.add_argument("--init", default=None, help="start from these weights (.safetensors) instead of a random init")
+    p.add_argument("--swa-epochs", type=int, default=0, help="epochs of stochastic weight averaging after the one-cycle epochs")
+    p.add_argument("--swa-lr", type=float, default=0.05, help="the constant learning rate while averaging")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_train)
     return parser

@@ -23,9 +23,10 @@ from safetensors.torch import save_file
 from torch import nn
 from tqdm import tqdm
 
-from .data import LabelledPictures, cache_root, open_source
+from .data import LabelledPictures, cache_root, open_source, sha256_file
 from .evaluate import evaluate
 from .models.project import CIFAR_MEAN, CIFAR_STD, PROJECT_MODELS, cifar_preprocess
+from .models.weights import read_state_dict
 
 
 def decoded_arrays(source: LabelledPictures) -> tuple[np.ndarray, np.ndarray]:
@@ -170,6 +171,35 @@ def seconds_per_epoch(
     return (time.perf_counter() - t) / steps * (pictures // batch_size)
 
 
+@torch.no_grad()
+def estimate_batchnorm(net: nn.Module, x_norm: torch.Tensor, batch_size: int, generator: torch.Generator) -> None:
+    """BatchNorm running statistics of ``net`` set to the averages over one augmented pass, in fp32."""
+    norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the pass
+    net.train()
+    steps = len(x_norm) // batch_size
+    order, shifts, flips = epoch_draws(len(x_norm), steps, batch_size, generator, x_norm.device)
+    for step in range(steps):
+        net(batch(x_norm, order[step * batch_size : (step + 1) * batch_size], shifts, flips, step))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+
+
+def _init_record(init: str | Path) -> dict:
+    """Which weights a run started from: the file's checksum and what its own card says."""
+    path = Path(init)
+    record = {"file": path.name, "sha256": sha256_file(path)}
+    card = path.with_suffix(".json")
+    if card.is_file():
+        before = json.loads(card.read_text())
+        record["card"] = {k: before.get(k) for k in ("epochs", "recipe", "seed", "device", "torch", "training_seconds", "swa", "init")}
+        record["card"]["test_top1"] = before.get("test", {}).get("top1")
+    return record
+
+
 def train(
     model_name: str,
     train_source: str,
@@ -184,11 +214,19 @@ def train(
     seed: int = 0,
     device: str = "auto",
     graphs: bool | None = None,
+    init: str | Path | None = None,
+    swa_epochs: int = 0,
+    swa_lr: float = 0.05,
     max_steps: int | None = None,
     stop_after: int | None = None,
     progress: bool = True,
 ) -> dict | None:
     """Train ``model_name`` and write ``out`` (.safetensors) and its model card (.json).
+
+    ``epochs`` of the one-cycle schedule, then ``swa_epochs`` of stochastic weight averaging
+    (Izmailov et al., 2018): SGD at the constant ``swa_lr``, the weights averaged after each
+    epoch, and BatchNorm statistics re-estimated for the average over one augmented pass.
+    ``init``: start from these weights (a model trained before) instead of a random init.
 
     ``max_steps`` ends a short trial run early; ``stop_after`` stops after that many epochs of
     this run with the checkpoint written (and returns None), as an interruption would.
@@ -196,14 +234,19 @@ def train(
     dev = _device(device)
     torch.manual_seed(seed)
     spec = PROJECT_MODELS[model_name]
-    net = spec.build().to(dev, memory_format=torch.channels_last)
+    net = spec.build()
+    if init is not None:
+        net.load_state_dict(read_state_dict(init))
+    net = net.to(dev, memory_format=torch.channels_last)
     source = open_source(train_source)
     x_all, y_all = decoded_arrays(source)
     x_norm = normalise(torch.from_numpy(x_all).to(dev))  # once: no per-step constants to copy
     y_all = torch.from_numpy(y_all).to(dev)
     steps_per_epoch = len(y_all) // batch_size
     opt = _sgd(net, lr, weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch) if epochs else None
+    swa = torch.optim.swa_utils.AveragedModel(net) if swa_epochs else None  # a copy made before any graphing
+    total = epochs + swa_epochs
     gen = torch.Generator().manual_seed(seed)
     ckpt_path = out.with_suffix(".ckpt.pt")
     start_epoch, elapsed, history = 0, 0.0, []
@@ -211,7 +254,10 @@ def train(
         ckpt = torch.load(ckpt_path, map_location=dev, weights_only=True)
         net.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
-        sched.load_state_dict(ckpt["scheduler"])
+        if sched is not None:
+            sched.load_state_dict(ckpt["scheduler"])
+        if swa is not None:
+            swa.load_state_dict(ckpt["swa"])
         gen.set_state(ckpt["generator"])
         start_epoch, elapsed, history = ckpt["epoch"], ckpt["elapsed"], json.loads(ckpt["history"])
         print(f"resuming {model_name} after epoch {start_epoch} from {ckpt_path}")
@@ -220,36 +266,49 @@ def train(
         _, shifts, flips = epoch_draws(1, 1, batch_size, torch.Generator().manual_seed(seed), dev)
         stepper.use_graphs(batch(x_norm, torch.arange(batch_size, device=dev), shifts, flips, 0))
     steps_done = 0
-    for epoch in range(start_epoch, epochs):
+    for epoch in range(start_epoch, total):
+        averaging = epoch >= epochs
+        if averaging:
+            for group in opt.param_groups:
+                group["lr"] = swa_lr
         net.train()
         t0 = time.perf_counter()
         order, shifts, flips = epoch_draws(len(y_all), steps_per_epoch, batch_size, gen, dev)
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{total}", disable=not progress, leave=False)
         running = torch.zeros((), device=dev)
         for step in bar:
             idx = order[step * batch_size : (step + 1) * batch_size]
             running += stepper(batch(x_norm, idx, shifts, flips, step), y_all[idx])
-            sched.step()
+            if not averaging:
+                sched.step()
             if progress and step % 50 == 0:  # a host sync, so only now and then
                 bar.set_postfix(loss=f"{float(running) / (step + 1):.3f}")
             steps_done += 1
             if max_steps is not None and steps_done >= max_steps:
                 break
+        if averaging:
+            swa.update_parameters(net)
         elapsed += time.perf_counter() - t0
         history.append({"epoch": epoch + 1, "loss": round(float(running) / (step + 1), 5), "seconds": round(elapsed, 1)})
-        print(f"epoch {epoch + 1}/{epochs} loss {history[-1]['loss']:.4f} elapsed {elapsed:.0f}s", flush=True)
+        print(f"epoch {epoch + 1}/{total} loss {history[-1]['loss']:.4f} elapsed {elapsed:.0f}s", flush=True)
         if max_steps is not None and steps_done >= max_steps:
             break
         out.parent.mkdir(parents=True, exist_ok=True)
         state = {
-            "model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+            "model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched else {},
+            "swa": swa.state_dict() if swa else {},
             "generator": gen.get_state(), "epoch": epoch + 1, "elapsed": elapsed, "history": json.dumps(history),
         }
         torch.save(state, ckpt_path.with_suffix(".tmp"))
         os.replace(ckpt_path.with_suffix(".tmp"), ckpt_path)
-        if stop_after is not None and epoch + 1 - start_epoch >= stop_after and epoch + 1 < epochs:
+        if stop_after is not None and epoch + 1 - start_epoch >= stop_after and epoch + 1 < total:
             return None
 
+    if swa is not None:
+        net = swa.module
+        t0 = time.perf_counter()
+        estimate_batchnorm(net, x_norm, batch_size, gen)
+        elapsed += time.perf_counter() - t0
     net.eval()
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
     card = {
@@ -266,6 +325,9 @@ def train(
             "precision": "bf16 autocast, channels_last" + (", forward and backward as CUDA graphs" if stepper.graphed else ""),
         },
         "epochs": epochs,
+        "swa": {"epochs": swa_epochs, "lr": swa_lr, "averaged": "the weights after each epoch",
+                "batchnorm": "statistics re-estimated over one augmented pass"} if swa_epochs else None,
+        "init": _init_record(init) if init is not None else None,
         "seed": seed,
         "train_data": {"origin": source.origin, "sha256": source.checksum, "pictures": len(source)},
         "training_seconds": round(elapsed, 1),

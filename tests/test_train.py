@@ -79,3 +79,22 @@ def test_graphs_that_cannot_be_made_leave_an_eager_network_with_its_statistics(c
 def test_seconds_per_epoch_scales_a_timed_step():
     t = seconds_per_epoch("resnet20_cifar10", batch_size=8, pictures=80, device="cpu", steps=2)
     assert 0 < t < 60
+
+
+def test_weight_averaging_from_given_weights_resumes_exactly_and_records_its_start(tiny_set, tmp_path):
+    first = tmp_path / "first.safetensors"
+    train("resnet20_cifar10", str(tiny_set), None, first, epochs=1, batch_size=32, lr=0.05, progress=False)
+    kw = dict(epochs=0, swa_epochs=2, swa_lr=0.02, batch_size=32, progress=False, init=first)
+    straight = tmp_path / "straight.safetensors"
+    card = train("resnet20_cifar10", str(tiny_set), str(tiny_set), straight, **kw)
+    assert card["swa"]["epochs"] == 2 and card["init"]["file"] == "first.safetensors" and len(card["init"]["sha256"]) == 64
+    assert card["init"]["card"]["epochs"] == 1 and [h["epoch"] for h in card["history"]] == [1, 2]
+    resumed = tmp_path / "resumed.safetensors"
+    assert train("resnet20_cifar10", str(tiny_set), None, resumed, stop_after=1, **kw) is None
+    train("resnet20_cifar10", str(tiny_set), None, resumed, **kw)
+    a, b, start = load_file(str(straight)), load_file(str(resumed)), load_file(str(first))
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+    assert not torch.equal(a["fc.weight"], start["fc.weight"])
+    # the averaged network's BatchNorm statistics were re-estimated, not left as the first run's
+    assert not torch.equal(a["bn1.running_mean"], start["bn1.running_mean"])
