@@ -8,6 +8,7 @@ st.set_page_config(page_title="SENet Explorer", page_icon=":material/hub:", layo
 
 from pages import common  # noqa: E402  (after set_page_config)
 from senet_viz import plots  # noqa: E402
+from senet_viz.models.project import training_summary  # noqa: E402
 
 
 def home() -> None:
@@ -32,18 +33,19 @@ def home() -> None:
     card = model.card
     if card and "test" in card:
         st.markdown(
-            f"**{model.name}**: {card['architecture']}, trained by this project for {card['epochs']} epochs "
-            f"on CIFAR-10 ({card['device']}, {card['training_seconds'] / 60:.0f} min). "
+            f"**{model.name}**: {card['architecture']}, trained by this project on CIFAR-10: "
+            f"{training_summary(card)}. "
             f"Test accuracy **{card['test']['top1']:.2%}** on {card['test']['n']:,} pictures of the JPEG test split."
         )
         twin = common.twin_card(model.name)
         if twin is not None:
             st.markdown(
                 f"The same network without SE (**{twin['name']}**, same recipe and seed) reaches "
-                f"**{twin['test']['top1']:.2%}**: on this small CIFAR network, after {twin['epochs']} epochs, SE does not add "
-                "accuracy. The Ablation page shows why: its excitations hardly depend on the picture."
+                f"**{twin['test']['top1']:.2%}**: on this small CIFAR network SE does not add accuracy. "
+                "The Ablation page shows why: its excitations hardly depend on the picture."
                 if twin["test"]["top1"] >= card["test"]["top1"] else
-                f"The same network without SE (**{twin['name']}**, same recipe and seed) reaches **{twin['test']['top1']:.2%}**."
+                f"The same network without SE (**{twin['name']}**, same recipe and seed) reaches **{twin['test']['top1']:.2%}**, "
+                f"{100 * (card['test']['top1'] - twin['test']['top1']):.2f} points less."
             )
         per_class = card["test"]["per_class"]
         st.dataframe({"class": list(per_class), "accuracy": [f"{v:.1%}" for v in per_class.values()]},

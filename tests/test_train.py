@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from senet_viz.models.project import PROJECT_MODELS
+from senet_viz.models.project import PROJECT_MODELS, training_summary
 from senet_viz.train import Stepper, _sgd, augment, epoch_draws, seconds_per_epoch, train
 
 
@@ -98,3 +98,12 @@ def test_weight_averaging_from_given_weights_resumes_exactly_and_records_its_sta
     assert not torch.equal(a["fc.weight"], start["fc.weight"])
     # the averaged network's BatchNorm statistics were re-estimated, not left as the first run's
     assert not torch.equal(a["bn1.running_mean"], start["bn1.running_mean"])
+
+
+def test_training_summary_follows_the_chain_of_runs():
+    first = {"epochs": 144, "recipe": {"schedule": "one-cycle, max lr 0.4", "batch_size": 256}, "device": "NVIDIA H200",
+             "training_seconds": 201.2, "swa": None, "init": None}
+    card = {"epochs": 0, "swa": {"epochs": 20, "lr": 0.05}, "device": "CPU", "training_seconds": 2700.0,
+            "init": {"file": "a.safetensors", "card": first}}
+    assert training_summary(card) == ("144 one-cycle epochs (peak lr 0.4, batch 256) on NVIDIA H200 (3 min), "
+                                      "then 20 epochs of weight averaging (lr 0.05) on CPU (45 min)")

@@ -56,3 +56,23 @@ def cifar_preprocess(img: Image.Image) -> torch.Tensor:
     mean = torch.tensor(CIFAR_MEAN).view(3, 1, 1)
     std = torch.tensor(CIFAR_STD).view(3, 1, 1)
     return (x - mean) / std
+
+
+def training_summary(card: dict) -> str:
+    """How a project model was trained, in one line, following ``init`` back to the first run:
+    "144 one-cycle epochs (peak lr 0.4, batch 256) on NVIDIA H200 (3 min), then 20 epochs of
+    weight averaging (lr 0.05) on CPU (...) (45 min)"."""
+    parts = []
+    init = card.get("init") or {}
+    if init.get("card"):
+        parts.append(training_summary(init["card"]))
+    done = []
+    if card.get("epochs"):
+        recipe = card.get("recipe") or {}
+        peak = str(recipe.get("schedule", "")).removeprefix("one-cycle, max lr ")
+        done.append(f"{card['epochs']} one-cycle epochs (peak lr {peak}, batch {recipe.get('batch_size')})")
+    if card.get("swa"):
+        done.append(f"{card['swa']['epochs']} epochs of weight averaging (lr {card['swa']['lr']})")
+    if done:
+        parts.append(f"{' and '.join(done)} on {card.get('device')} ({card.get('training_seconds', 0) / 60:.0f} min)")
+    return ", then ".join(parts)
