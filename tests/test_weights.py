@@ -41,6 +41,7 @@ class _Exploit:
         return (open, (self.target, "w"))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the crafted file is protocol 4 on purpose
 def test_a_crafted_pickle_is_refused_and_runs_nothing(tmp_path):
     target = tmp_path / "pwned"
     path = tmp_path / "evil.pth"
