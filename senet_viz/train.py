@@ -320,7 +320,7 @@ def train(
         "class_names": source.class_names,
         "recipe": {
             "optimizer": "SGD, Nesterov momentum 0.9", "weight_decay": weight_decay, "batch_size": batch_size,
-            "schedule": f"one-cycle, max lr {lr}", "label_smoothing": label_smoothing,
+            "schedule": f"one-cycle, max lr {lr}" if epochs else "none (weight averaging only)", "label_smoothing": label_smoothing,
             "augmentation": "random crop 32 with 4-pixel zero padding, horizontal flip",
             "precision": "bf16 autocast, channels_last" + (", forward and backward as CUDA graphs" if stepper.graphed else ""),
         },

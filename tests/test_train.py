@@ -87,7 +87,8 @@ def test_weight_averaging_from_given_weights_resumes_exactly_and_records_its_sta
     kw = dict(epochs=0, swa_epochs=2, swa_lr=0.02, batch_size=32, progress=False, init=first)
     straight = tmp_path / "straight.safetensors"
     card = train("resnet20_cifar10", str(tiny_set), str(tiny_set), straight, **kw)
-    assert card["swa"]["epochs"] == 2 and card["init"]["file"] == "first.safetensors" and len(card["init"]["sha256"]) == 64
+    assert card["recipe"]["schedule"].startswith("none") and card["swa"]["epochs"] == 2
+    assert card["init"]["file"] == "first.safetensors" and len(card["init"]["sha256"]) == 64
     assert card["init"]["card"]["epochs"] == 1 and [h["epoch"] for h in card["history"]] == [1, 2]
     resumed = tmp_path / "resumed.safetensors"
     assert train("resnet20_cifar10", str(tiny_set), None, resumed, stop_after=1, **kw) is None
