@@ -1,6 +1,6 @@
 """Train the project's CIFAR-10 models side by side on one GPU within a time budget.
 
-    python scripts/train_embedded.py --data-dir DIR --out-dir OUT [--budget-s 480] [--max-epochs 200]
+    python scripts/train_embedded.py --data-dir DIR --out-dir OUT [--budget-s 480] [--max-epochs 200] [--swa-epochs 20]
 
 DIR holds ``train.tar.gz`` and ``test.tar.gz``. The script
 1. decodes both archives once into the cache that the trainings share;
@@ -33,16 +33,17 @@ RESERVE_S = 60.0
 
 
 def plan_epochs(seconds: dict[str, float], budget_s: float, max_epochs: int, min_epochs: int,
-                pairs: int = len(PAIRS)) -> dict[str, int]:
-    """Epochs per model, pairs in priority order, as if the trainings ran one after another."""
+                pairs: int = len(PAIRS), swa_epochs: int = 0) -> dict[str, int]:
+    """One-cycle epochs per model, pairs in priority order, as if the trainings ran one after
+    another; each also runs ``swa_epochs`` of weight averaging."""
     plan, left = {}, budget_s
     for pair in PAIRS[:pairs]:
         per_epoch = sum(seconds[m] for m in pair)
-        epochs = min(max_epochs, int(left // per_epoch))
+        epochs = min(max_epochs, int(left // per_epoch) - swa_epochs)
         if epochs < min_epochs:
             continue
         plan.update({m: epochs for m in pair})
-        left -= epochs * per_epoch
+        left -= (epochs + swa_epochs) * per_epoch
     return plan
 
 
@@ -56,6 +57,8 @@ def main() -> int:
     ap.add_argument("--safety", type=float, default=0.85, help="share of the remaining budget the plan may fill")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.2)
+    ap.add_argument("--swa-epochs", type=int, default=0, help="then this many epochs of weight averaging")
+    ap.add_argument("--swa-lr", type=float, default=0.05)
     ap.add_argument("--pairs", type=int, default=len(PAIRS), help="train the first N pairs (1: the ResNet-20 pair)")
     args = ap.parse_args()
     t0 = time.monotonic()
@@ -78,7 +81,7 @@ def main() -> int:
     report["solo_seconds_per_epoch"] = {m: round(s, 2) for m, s in seconds.items()}
     print("seconds per epoch, alone:", report["solo_seconds_per_epoch"], flush=True)
     window = (deadline - time.monotonic() - RESERVE_S) * args.safety
-    plan = plan_epochs(seconds, window, args.max_epochs, args.min_epochs, args.pairs)
+    plan = plan_epochs(seconds, window, args.max_epochs, args.min_epochs, args.pairs, args.swa_epochs)
     report.update(window_s=round(window, 1), epochs=plan)
     print("plan:", plan, flush=True)
 
@@ -88,6 +91,8 @@ def main() -> int:
                "--data", str(train_data), "--test-data", str(test_data),
                "--out", str(args.out_dir / f"{model}.safetensors"), "--epochs", str(epochs), "--seed", "0",
                "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--no-progress"]
+        if args.swa_epochs:
+            cmd += ["--swa-epochs", str(args.swa_epochs), "--swa-lr", str(args.swa_lr)]
         log = open(args.out_dir / f"{model}.log", "w")
         procs[model] = (subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT), log, cmd)
     report["commands"] = {m: "python -m " + " ".join(c[2:]) for m, (_, _, c) in procs.items()}

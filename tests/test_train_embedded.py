@@ -20,3 +20,8 @@ def test_too_little_time_plans_fewer_epochs_or_leaves_a_pair_out():
     assert te.plan_epochs(SOLO, 111, 200, 60) == {"se_resnet20_cifar10": 100, "resnet20_cifar10": 100}
     assert te.plan_epochs(SOLO, 300, 200, 60) == {"se_resnet20_cifar10": 200, "resnet20_cifar10": 200}  # 80 s left: 29 epochs
     assert te.plan_epochs(SOLO, 50, 200, 60) == {}
+
+
+def test_weight_averaging_epochs_count_against_the_budget():
+    plan = te.plan_epochs(SOLO, 111, 200, 60, pairs=1, swa_epochs=20)
+    assert plan == {"se_resnet20_cifar10": 80, "resnet20_cifar10": 80}  # (80 + 20) x 1.1 s <= 111 s
