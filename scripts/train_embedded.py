@@ -57,6 +57,7 @@ def main() -> int:
     ap.add_argument("--safety", type=float, default=0.85, help="share of the remaining budget the plan may fill")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.2)
+    ap.add_argument("--weight-decay", type=float, default=5e-4)
     ap.add_argument("--swa-epochs", type=int, default=0, help="then this many epochs of weight averaging")
     ap.add_argument("--swa-lr", type=float, default=0.05)
     ap.add_argument("--pairs", type=int, default=len(PAIRS), help="train the first N pairs (1: the ResNet-20 pair)")
@@ -90,7 +91,7 @@ def main() -> int:
         cmd = [sys.executable, "-m", "senet_viz", "--threads", "2", "train", "--model", model,
                "--data", str(train_data), "--test-data", str(test_data),
                "--out", str(args.out_dir / f"{model}.safetensors"), "--epochs", str(epochs), "--seed", "0",
-               "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--no-progress"]
+               "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--weight-decay", str(args.weight_decay), "--no-progress"]
         if args.swa_epochs:
             cmd += ["--swa-epochs", str(args.swa_epochs), "--swa-lr", str(args.swa_lr)]
         log = open(args.out_dir / f"{model}.log", "w")

@@ -108,3 +108,14 @@ def test_training_summary_follows_the_chain_of_runs():
             "init": {"file": "a.safetensors", "card": first}}
     assert training_summary(card) == ("144 one-cycle epochs (peak lr 0.4, batch 256) on NVIDIA H200 (3 min), "
                                       "then 20 epochs of weight averaging (lr 0.05) on CPU (45 min)")
+
+
+def test_the_train_command_passes_its_recipe_into_the_card(tiny_set, tmp_path, capsys):
+    from senet_viz.cli import main
+
+    out = tmp_path / "m.safetensors"
+    assert main(["train", "--model", "resnet20_cifar10", "--data", str(tiny_set), "--test-data", str(tiny_set), "--out", str(out),
+                 "--epochs", "1", "--batch-size", "32", "--lr", "0.05", "--weight-decay", "1e-4", "--no-progress"]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["recipe"]["weight_decay"] == 1e-4 and card["recipe"]["batch_size"] == 32 and card["epochs"] == 1
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("top1=")
