@@ -2,9 +2,11 @@
 
 Recipe: random crop with 4-pixel zero padding and horizontal flip; SGD with Nesterov
 momentum 0.9, weight decay 5e-4, a one-cycle learning-rate schedule, label smoothing 0.1;
-bf16 autocast and channels_last (CPU with AVX-512 BF16 and CUDA alike); a fixed seed.
-A checkpoint is written after every epoch next to the output, so a run that is stopped
-resumes where it was with the same command.
+optionally stochastic weight averaging after it, or from given weights; bf16 autocast and
+channels_last (CPU with AVX-512 BF16 and CUDA alike; on CUDA the forward and backward run as
+CUDA graphs); a fixed seed. The data is decoded once and held on the device, an epoch's random
+numbers are drawn at once. A checkpoint is written after every epoch next to the output, so a
+run that is stopped resumes where it was with the same command.
 """
 
 from __future__ import annotations
@@ -263,8 +265,9 @@ def train(
         print(f"resuming {model_name} after epoch {start_epoch} from {ckpt_path}")
     stepper = Stepper(net, opt, label_smoothing, dev)
     if (dev.type == "cuda") if graphs is None else graphs:
-        _, shifts, flips = epoch_draws(1, 1, batch_size, torch.Generator().manual_seed(seed), dev)
-        stepper.use_graphs(batch(x_norm, torch.arange(batch_size, device=dev), shifts, flips, 0))
+        # a sample batch to graph with, from its own generator: the run's random sequence stays as without graphs
+        order, shifts, flips = epoch_draws(len(y_all), 1, batch_size, torch.Generator().manual_seed(seed), dev)
+        stepper.use_graphs(batch(x_norm, order[:batch_size], shifts, flips, 0))
     steps_done = 0
     for epoch in range(start_epoch, total):
         averaging = epoch >= epochs
