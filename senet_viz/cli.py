@@ -208,7 +208,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     card = train(
         args.model, args.data, args.test_data, Path(args.out), epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, weight_decay=args.weight_decay, seed=args.seed, device=args.device, progress=not args.no_progress,
+        lr=args.lr, weight_decay=args.weight_decay, decay_on=args.decay_on, se_weight_decay=args.se_weight_decay, seed=args.seed, device=args.device, progress=not args.no_progress,
         graphs=None if args.graphs is None else args.graphs == "on", init=args.init, swa_epochs=args.swa_epochs,
         swa_lr=args.swa_lr,
     )
@@ -279,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.2)
     p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--decay-on", choices=["weights", "all"], default="weights",
+                   help="weights: convolution and classifier weights only (no decay on biases, BatchNorm, SE layers); "
+                        "all: every parameter (the recipe of earlier shipped models)")
+    p.add_argument("--se-weight-decay", type=float, default=0.0, help="with --decay-on weights: decay on the SE layers' W1, W2")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--graphs", choices=["on", "off"], default=None,

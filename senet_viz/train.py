@@ -1,12 +1,17 @@
 """Training of the project's CIFAR models: the standard recipe, resumable, on CPU or CUDA.
 
 Recipe: random crop with 4-pixel zero padding and horizontal flip; SGD with Nesterov
-momentum 0.9, weight decay 5e-4, a one-cycle learning-rate schedule, label smoothing 0.1;
-optionally stochastic weight averaging after it, or from given weights; bf16 autocast and
-channels_last (CPU with AVX-512 BF16 and CUDA alike; on CUDA the forward and backward run as
-CUDA graphs); a fixed seed. The data is decoded once and held on the device, an epoch's random
-numbers are drawn at once. A checkpoint is written after every epoch next to the output, so a
-run that is stopped resumes where it was with the same command.
+momentum 0.9, weight decay 5e-4 on the convolution and classifier weights only (``decay_on``:
+``"all"`` puts it on every parameter, the recipe of the models shipped before), a one-cycle
+learning-rate schedule, label smoothing 0.1;
+optionally stochastic weight averaging after it, or from given weights; bf16 autocast where
+the processor computes bf16 natively (CUDA, CPUs with AVX-512 BF16 or AMX; elsewhere fp32, since
+emulated bf16 made an AVX2 CPU's step 9 times slower); channels_last; on CUDA the forward and
+backward run as CUDA graphs; a fixed seed. The data is decoded once and held on the device, an epoch's random
+numbers are drawn at once. After every epoch a health line says, per SE block, how many hidden
+units are live and how much s varies over a fixed probe batch (``senet_viz.health``). A
+checkpoint is written after every epoch next to the output, so a run that is stopped resumes
+where it was with the same command.
 """
 
 from __future__ import annotations
@@ -27,8 +32,18 @@ from tqdm import tqdm
 
 from .data import LabelledPictures, cache_root, open_source, sha256_file
 from .evaluate import evaluate
+from .health import BlockHealth, health, health_line
+from .models.blocks import adapter_for, discover
 from .models.project import CIFAR_MEAN, CIFAR_STD, PROJECT_MODELS, cifar_preprocess
 from .models.weights import read_state_dict
+
+#: ``decay_on`` choices: what weight decay applies to.
+DECAY_ON = {
+    "weights": "convolution and classifier weights (not biases, BatchNorm or the SE layers)",
+    "all": "every parameter (biases, BatchNorm and SE layers included)",
+}
+#: Pictures of the training set the health line is measured on (a fixed, evenly spaced subset).
+PROBE_PICTURES = 500
 
 
 def decoded_arrays(source: LabelledPictures) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +98,7 @@ def batch(x_norm: torch.Tensor, idx: torch.Tensor, shifts: torch.Tensor, flips: 
 
 
 class Stepper:
-    """One SGD step: forward and loss under bf16 autocast, backward, optimizer step.
+    """One SGD step: forward and loss (under bf16 autocast where ``bf16_native``), backward, optimizer step.
 
     With ``graphs`` (CUDA only) the network's forward and backward run as CUDA graphs
     (``torch.cuda.make_graphed_callables``): a CIFAR ResNet at batch 128 is hundreds of small
@@ -95,9 +110,10 @@ class Stepper:
     def __init__(self, net: nn.Module, opt: torch.optim.Optimizer, label_smoothing: float, device: torch.device) -> None:
         self.net, self.opt, self.label_smoothing, self.device = net, opt, label_smoothing, device
         self.graphed = False
+        self.bf16 = bf16_native(device)
 
     def _autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=False)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=False, enabled=self.bf16)
 
     def use_graphs(self, sample: torch.Tensor) -> bool:
         """Graph the forward and backward for batches shaped like ``sample``; False if that fails."""
@@ -130,14 +146,71 @@ class Stepper:
         return loss.detach()
 
 
+def bf16_native(device: torch.device) -> bool:
+    """Whether bf16 autocast speeds ``device`` up: CUDA, or a CPU with AVX-512 BF16 or AMX."""
+    if device.type == "cuda":
+        return True
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def _device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
 
 
-def _sgd(net: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    return torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
+def param_groups(net: nn.Module, weight_decay: float, decay_on: str = "weights", se_weight_decay: float = 0.0) -> list[dict]:
+    """SGD parameter groups. ``"all"``: one group, decay on everything. ``"weights"``: decay on
+    convolution and classifier weights; none on biases and BatchNorm; ``se_weight_decay`` on the
+    SE layers' weights (W1, W2), whose hidden units weight decay can otherwise shrink to zero."""
+    if decay_on not in DECAY_ON:
+        raise ValueError(f"decay_on must be one of {tuple(DECAY_ON)}, not {decay_on!r}")
+    if decay_on == "all":
+        return [{"params": list(net.parameters()), "weight_decay": weight_decay, "name": "all"}]
+    se_paths = tuple(f"{path}." for path, m in net.named_modules() if adapter_for(m) is not None)
+    groups = {"decayed": [], "se": [], "none": []}
+    for mod_path, m in net.named_modules():
+        for p_name, p in m.named_parameters(recurse=False):
+            full = f"{mod_path}.{p_name}"
+            if p_name == "bias" or isinstance(m, nn.modules.batchnorm._BatchNorm):
+                groups["none"].append(p)
+            elif full.startswith(se_paths):
+                groups["se"].append(p)
+            else:
+                groups["decayed"].append(p)
+    decay = {"decayed": weight_decay, "se": se_weight_decay, "none": 0.0}
+    return [{"params": ps, "weight_decay": decay[k], "name": k} for k, ps in groups.items() if ps]
+
+
+def _sgd(net: nn.Module, lr: float, weight_decay: float, decay_on: str = "weights", se_weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    groups = param_groups(net, weight_decay, decay_on, se_weight_decay)
+    return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)
+
+
+def probe_health(net: nn.Module, x_probe: torch.Tensor) -> list[BlockHealth]:
+    """SE health of ``net`` (in eval mode, as it will be used) on the probe batch; the hooks
+    live for this call only and the training mode is restored."""
+    from .capture import capture, uninstall
+    from .models.registry import LoadedModel
+
+    was_training = net.training
+    net.eval()
+    model = None
+    try:
+        blocks = discover(net, tuple(x_probe.shape[1:]), x_probe.device)
+        if not blocks:
+            return []
+        model = LoadedModel("training", "project", net, [], cifar_preprocess, x_probe.device, blocks, tuple(x_probe.shape[1:]), "training")
+        cap = capture(model, x_probe, batch_size=len(x_probe))
+        return health(blocks, cap.squeeze, cap.excitation)
+    finally:
+        if model is not None:
+            uninstall(model)
+        net.train(was_training)
 
 
 def seconds_per_epoch(
@@ -212,6 +285,8 @@ def train(
     batch_size: int = 128,
     lr: float = 0.2,
     weight_decay: float = 5e-4,
+    decay_on: str = "weights",
+    se_weight_decay: float = 0.0,
     label_smoothing: float = 0.1,
     seed: int = 0,
     device: str = "auto",
@@ -245,7 +320,8 @@ def train(
     x_norm = normalise(torch.from_numpy(x_all).to(dev))  # once: no per-step constants to copy
     y_all = torch.from_numpy(y_all).to(dev)
     steps_per_epoch = len(y_all) // batch_size
-    opt = _sgd(net, lr, weight_decay)
+    opt = _sgd(net, lr, weight_decay, decay_on, se_weight_decay)
+    x_probe = x_norm[torch.linspace(0, len(x_norm) - 1, min(PROBE_PICTURES, len(x_norm))).long()]
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch) if epochs else None
     swa = torch.optim.swa_utils.AveragedModel(net) if swa_epochs else None  # a copy made before any graphing
     total = epochs + swa_epochs
@@ -292,8 +368,12 @@ def train(
         if averaging:
             swa.update_parameters(net)
         elapsed += time.perf_counter() - t0
-        history.append({"epoch": epoch + 1, "loss": round(float(running) / (step + 1), 5), "seconds": round(elapsed, 1)})
+        report = probe_health(net, x_probe)
+        history.append({"epoch": epoch + 1, "loss": round(float(running) / (step + 1), 5), "seconds": round(elapsed, 1),
+                        "se_health": {h.name: [h.live, round(h.s_std, 4)] for h in report}})
         print(f"epoch {epoch + 1}/{total} loss {history[-1]['loss']:.4f} elapsed {elapsed:.0f}s", flush=True)
+        if report:
+            print(health_line(report), flush=True)
         if max_steps is not None and steps_done >= max_steps:
             break
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -320,12 +400,14 @@ def train(
         "depth": spec.depth,
         "se": spec.se,
         "reduction": 16 if spec.se else None,
+        "se_hidden": {b.name: b.hidden for b in discover(net, (3, 32, 32), dev)} if spec.se else None,
         "class_names": source.class_names,
         "recipe": {
             "optimizer": "SGD, Nesterov momentum 0.9", "weight_decay": weight_decay, "batch_size": batch_size,
+            "weight_decay_on": DECAY_ON[decay_on], "se_weight_decay": se_weight_decay if decay_on == "weights" else weight_decay,
             "schedule": f"one-cycle, max lr {lr}" if epochs else "none (weight averaging only)", "label_smoothing": label_smoothing,
             "augmentation": "random crop 32 with 4-pixel zero padding, horizontal flip",
-            "precision": "bf16 autocast, channels_last" + (", forward and backward as CUDA graphs" if stepper.graphed else ""),
+            "precision": ("bf16 autocast" if stepper.bf16 else "fp32") + ", channels_last" + (", forward and backward as CUDA graphs" if stepper.graphed else ""),
         },
         "epochs": epochs,
         "swa": {"epochs": swa_epochs, "lr": swa_lr, "averaged": "the weights after each epoch",
@@ -338,6 +420,9 @@ def train(
         "torch": torch.__version__,
         "history": history,
     }
+    if spec.se:
+        card["se_health"] = {"probe": f"{len(x_probe)} evenly spaced training pictures, unaugmented",
+                             "blocks": [h.as_dict() for h in probe_health(net, x_probe)]}
     if test_source is not None:
         test = open_source(test_source)
         card["test"] = evaluate(net, cifar_preprocess, test, dev)

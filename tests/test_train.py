@@ -121,3 +121,27 @@ def test_the_train_command_passes_its_recipe_into_the_card(tiny_set, tmp_path, c
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["recipe"]["weight_decay"] == 1e-4 and card["recipe"]["batch_size"] == 32 and card["epochs"] == 1
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("top1=")
+
+
+def test_decay_groups_spare_biases_batchnorm_and_the_se_layers():
+    net = PROJECT_MODELS["se_resnet20_cifar10"].build()
+    groups = {g["name"]: g for g in _sgd(net, 0.1, 5e-4).param_groups}
+    names = {id(p): n for n, p in net.named_parameters()}
+    by_group = {k: {names[id(p)] for p in g["params"]} for k, g in groups.items()}
+    assert groups["decayed"]["weight_decay"] == 5e-4 and groups["se"]["weight_decay"] == 0.0 and groups["none"]["weight_decay"] == 0.0
+    assert by_group["decayed"] == {n for n in names.values() if (".conv" in n or n.startswith(("conv", "fc.")) or "shortcut.0" in n) and n.endswith("weight")}
+    assert by_group["se"] == {n for n in names.values() if ".se." in n and n.endswith("weight")}
+    assert "layer1.0.bn1.weight" in by_group["none"] and "layer3.2.se.fc2.bias" in by_group["none"] and "fc.bias" in by_group["none"]
+    assert sum(len(v) for v in by_group.values()) == len(names)
+    old = _sgd(net, 0.1, 5e-4, decay_on="all").param_groups
+    assert len(old) == 1 and old[0]["weight_decay"] == 5e-4 and len(old[0]["params"]) == len(names)
+
+
+def test_the_card_records_the_decay_groups_the_se_widths_and_health(tiny_set, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    card = train("se_resnet20_cifar10", str(tiny_set), None, out, epochs=1, batch_size=32, lr=0.05, progress=False)
+    assert card["recipe"]["weight_decay_on"].startswith("convolution and classifier") and card["recipe"]["se_weight_decay"] == 0.0
+    assert card["se_hidden"] == {f"SE_{s}_{b}": 8 for s in (2, 3, 4) for b in (1, 2, 3)}
+    assert [b["name"] for b in card["se_health"]["blocks"]] == list(card["se_hidden"])
+    assert set(card["history"][0]["se_health"]) == set(card["se_hidden"])
+    assert "SE health (live units, std of s): SE_2_1:" in capsys.readouterr().out
