@@ -155,6 +155,33 @@ class Capture:
     def predicted(self) -> np.ndarray:
         return self.logits.argmax(axis=1)
 
+    def csv(self, pictures: list[str] | None = None) -> bytes:
+        """z and s of every picture, block and channel: ``picture,block,channel,z,s`` rows."""
+        pictures = pictures or [str(i) for i in range(len(self))]
+        lines = ["picture,block,channel,z,s"]
+        for i, pic in enumerate(pictures):
+            cell = '"' + pic.replace('"', '""') + '"'
+            for name in self.block_names:
+                z, s = self.squeeze[name][i], self.excitation[name][i]
+                lines += [f"{cell},{name},{c},{z[c]:.8g},{s[c]:.8g}" for c in range(len(s))]
+        return ("\n".join(lines) + "\n").encode()
+
+    def arrays(self, pictures: list[str] | None = None) -> dict[str, np.ndarray]:
+        """The NPZ layout: logits, class_names, pictures, squeeze/<block>, excitation/<block>."""
+        out = {"logits": self.logits, "class_names": np.array(self.class_names),
+               "pictures": np.array(pictures or [str(i) for i in range(len(self))])}
+        for name in self.block_names:
+            out[f"squeeze/{name}"] = self.squeeze[name]
+            out[f"excitation/{name}"] = self.excitation[name]
+        return out
+
+    def npz(self, pictures: list[str] | None = None) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **self.arrays(pictures))
+        return buf.getvalue()
+
     def fingerprint(self) -> np.ndarray:
         """s of picture 0, blocks by channels, padded with NaN to the widest block."""
         width = max(v.shape[1] for v in self.excitation.values())

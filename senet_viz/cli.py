@@ -41,8 +41,6 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     import json
 
-    import numpy as np
-
     from .capture import capture
     from .images import load_image
 
@@ -65,11 +63,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.out:
         from .npzio import save_npz
 
-        arrays = {"logits": cap.logits, "class_names": np.array(cap.class_names), "pictures": np.array(args.images)}
-        for name in cap.block_names:
-            arrays[f"squeeze/{name}"] = cap.squeeze[name]
-            arrays[f"excitation/{name}"] = cap.excitation[name]
-        save_npz(args.out, arrays)
+        save_npz(args.out, cap.arrays(pictures=[str(p) for p in args.images]))
     if args.json:
         print(json.dumps({"model": model.label, "weights": model.weights, "pictures": report}, indent=1))
         return 0
@@ -141,6 +135,7 @@ def _record_check(model, args: argparse.Namespace, source, res: dict) -> None:
              "limit": args.limit, "n": res["n"], "correct": res["correct"], "top1": res["top1"],
              "command": "python -m senet_viz " + shlex.join(sys.argv[1:])}
     card["checks"] = [c for c in card.get("checks", []) if c.get("command") != check["command"]] + [check]
+    card["weights_sha256"] = model.weights_sha256  # the checks were made with these weights
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(card, indent=1) + "\n")
     tmp.replace(path)
@@ -191,7 +186,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
         st = load_stats(args.stats)
         means = {b: st.overall_mean(b) for b in st.blocks}
     res = stage_accuracy(model, source, limit=args.limit, means=means)
-    res.update(model=model.name, weights=model.weights, data=source.origin, data_sha256=source.checksum,
+    res.update(model=model.name, weights=model.weights, weights_sha256=model.weights_sha256, data=source.origin, data_sha256=source.checksum,
                command="python -m senet_viz " + shlex.join(sys.argv[1:]))
     for key, acc in res["top1"].items():
         print(f"{key:16} top1={acc:.4f}")

@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 from .capture import record
 from .data import LabelledPictures
 from .errors import DataError
+from .health import hidden_tensor
 from .models.registry import LoadedModel
 from .stats import Accumulator, ExcitationStats
 
@@ -78,7 +79,8 @@ def compute_stats(
         _Preprocessed(source, model.preprocess, indices), batch_size=batch_size, num_workers=workers,
         pin_memory=cuda, persistent_workers=False, prefetch_factor=4 if workers else None,
     )
-    acc = Accumulator({b.name: b.channels for b in model.blocks}, len(source.class_names), model.device)
+    acc = Accumulator({b.name: b.channels for b in model.blocks}, len(source.class_names), model.device,
+                      hidden={b.name: b.hidden for b in model.blocks})
     use_bf16 = cuda if autocast is None else autocast
     start, done, notes = time.perf_counter(), 0, []
     bar = None
@@ -91,7 +93,9 @@ def compute_stats(
         if model.device.type != "cpu" or use_bf16:
             x = x.contiguous(memory_format=torch.channels_last)
         rec, _ = record(model, x, batch_size=x.shape[0], autocast=use_bf16)
-        acc.add(y, _joined(rec.squeeze, model.device), _joined(rec.excitation, model.device))
+        squeeze = _joined(rec.squeeze, model.device)
+        acc.add(y, squeeze, _joined(rec.excitation, model.device))
+        acc.add_hidden({b.name: hidden_tensor(b, squeeze[b.name]) for b in model.blocks})
         for note in rec.notes:
             notes.append(note)
             print(f"warning: {note}", file=sys.stderr)
@@ -105,7 +109,7 @@ def compute_stats(
     if world > 1:
         acc.all_reduce()
     meta = {
-        "model": model.name, "weights": model.weights, "source": source.origin, "source_sha256": source.checksum,
+        "model": model.name, "weights": model.weights, "weights_sha256": model.weights_sha256, "source": source.origin, "source_sha256": source.checksum,
         "pictures": len(source), "device": str(model.device), "bf16": use_bf16, "seconds": round(time.perf_counter() - start, 2),
         "processes": world, "notes": notes,
     }

@@ -71,15 +71,15 @@ class BlockHealth:
         return {**asdict(self), "state": self.state}
 
 
-def hidden_activations(block: BlockInfo, z: np.ndarray) -> np.ndarray:
-    """delta(W1 z + b1) for every picture (after the BatchNorm where the block has one), (N, C/r).
-
-    Computed from the block's own layers, so it is what the network computed between fc1 and fc2."""
+def hidden_tensor(block: BlockInfo, z: torch.Tensor) -> torch.Tensor:
+    """delta(W1 z + b1) for every picture (after the BatchNorm where the block has one), (N, C/r),
+    on z's device. Computed with the block's own layers, so it is what the network computed
+    between fc1 and fc2."""
     module = block.module
     fc1, act = getattr(module, block.adapter.fc1), getattr(module, block.adapter.act)
     bn = getattr(module, block.adapter.bn) if block.adapter.bn else None
     weight = next(fc1.parameters())
-    x = torch.as_tensor(z, dtype=weight.dtype, device=weight.device)
+    x = z.to(weight.device, weight.dtype)
     with torch.inference_mode():
         if isinstance(fc1, torch.nn.Conv2d):
             h = fc1(x[:, :, None, None])
@@ -91,7 +91,12 @@ def hidden_activations(block: BlockInfo, z: np.ndarray) -> np.ndarray:
             if bn is not None and not isinstance(bn, torch.nn.Identity):
                 h = bn(h)
             h = act(h.clone())
-    return h.float().cpu().numpy()
+    return h
+
+
+def hidden_activations(block: BlockInfo, z: np.ndarray) -> np.ndarray:
+    """``hidden_tensor`` of numpy z, as float32 numpy."""
+    return hidden_tensor(block, torch.as_tensor(z)).float().cpu().numpy()
 
 
 def block_health(block: BlockInfo, z: np.ndarray, s: np.ndarray) -> BlockHealth:

@@ -2,7 +2,9 @@
 
 For each block, class and channel the accumulator keeps the count and the float64 sums of
 s, s^2, z and z^2; and per block and class a fixed-bin histogram of s over all channels
-(50 bins on [0, 1]; values of other gates outside [0, 1] fall into the end bins). Memory
+(50 bins on [0, 1]; values of other gates outside [0, 1] fall into the end bins); and per
+block and hidden unit of Eq. 3 the number of pictures on which delta(W1 z + b1) > 0 and the sums
+of that activation and its square, for the SE health (``senet_viz.health``). Memory
 does not grow with the number of pictures, and ``merge`` is addition, so shards computed
 apart (other processes, other machines) combine into exactly the one-pass result.
 
@@ -33,7 +35,8 @@ HIGH, LOW = 0.9, 0.1
 class Accumulator:
     """Running sums on ``device``; ``add`` never synchronises with the host."""
 
-    def __init__(self, channels: dict[str, int], num_classes: int, device: torch.device | str = "cpu", bins: int = BINS):
+    def __init__(self, channels: dict[str, int], num_classes: int, device: torch.device | str = "cpu", bins: int = BINS,
+                 hidden: dict[str, int] | None = None):
         self.channels, self.k, self.bins, self.device = dict(channels), num_classes, bins, torch.device(device)
 
         def zeros(*shape):
@@ -45,6 +48,18 @@ class Accumulator:
         self.z_sum = {b: zeros(num_classes, c) for b, c in channels.items()}
         self.z_sq = {b: zeros(num_classes, c) for b, c in channels.items()}
         self.hist = {b: zeros(num_classes * bins) for b in channels}
+        self.hidden = dict(hidden or {})
+        self.h_pos = {b: zeros(w) for b, w in self.hidden.items()}
+        self.h_sum = {b: zeros(w) for b, w in self.hidden.items()}
+        self.h_sq = {b: zeros(w) for b, w in self.hidden.items()}
+
+    def add_hidden(self, activations: dict[str, torch.Tensor]) -> None:
+        """Add the hidden activations delta(W1 z + b1) of a batch, (N, C/r) per block."""
+        for b, h in activations.items():
+            h = h.to(self.device).double()
+            self.h_pos[b] += (h > 0).sum(0)
+            self.h_sum[b] += h.sum(0)
+            self.h_sq[b] += (h * h).sum(0)
 
     def add(self, labels: torch.Tensor, squeeze: dict[str, torch.Tensor], excitation: dict[str, torch.Tensor]) -> None:
         """Add a batch: labels (N,), z and s per block as (N, C) tensors on the device."""
@@ -72,6 +87,8 @@ class Accumulator:
         out = [self.count]
         for b in self.channels:
             out += [self.s_sum[b], self.s_sq[b], self.z_sum[b], self.z_sq[b], self.hist[b]]
+        for b in self.hidden:
+            out += [self.h_pos[b], self.h_sum[b], self.h_sq[b]]
         return out
 
     def result(self, class_names: list[str], meta: dict | None = None) -> ExcitationStats:
@@ -88,6 +105,9 @@ class Accumulator:
             z_sq=host(self.z_sq),
             hist={b: v.cpu().numpy().reshape(self.k, self.bins).round().astype(np.int64) for b, v in self.hist.items()},
             meta=dict(meta or {}),
+            h_pos=host(self.h_pos),
+            h_sum=host(self.h_sum),
+            h_sq=host(self.h_sq),
         )
 
 
@@ -110,6 +130,11 @@ class ExcitationStats:
     z_sq: dict[str, np.ndarray]
     hist: dict[str, np.ndarray]  # (K, bins) counts of s over all channels
     meta: dict = field(default_factory=dict)
+    # per block, (C/r,): pictures with delta(W1 z + b1) > 0, and the sums of it and its square;
+    # empty for statistics made before these were kept
+    h_pos: dict[str, np.ndarray] = field(default_factory=dict)
+    h_sum: dict[str, np.ndarray] = field(default_factory=dict)
+    h_sq: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def bins(self) -> int:
@@ -165,6 +190,22 @@ class ExcitationStats:
         hi, lo = int(round(HIGH * self.bins)), int(round(LOW * self.bins))
         return float(h[hi:].sum() / total), float(h[:lo].sum() / total)
 
+    def health(self) -> list:
+        """Per block, the SE health over every picture (``senet_viz.health.BlockHealth``);
+        [] when these statistics hold no hidden-unit sums."""
+        from .health import LIVE_SHARE, LIVE_STD, BlockHealth
+
+        if set(self.h_pos) != set(self.blocks):
+            return []
+        n = max(1, self.total)
+        out = []
+        for b in self.blocks:
+            mean = self.h_sum[b] / n
+            std = np.sqrt(np.maximum(self.h_sq[b] / n - mean * mean, 0.0))
+            live = int(np.sum((self.h_pos[b] / n >= LIVE_SHARE) & (std >= LIVE_STD)))
+            out.append(BlockHealth(b, len(mean), live, float(self.overall_std(b).mean()), float(self.overall_mean(b).mean()), self.total))
+        return out
+
     def similarity(self, block: str) -> np.ndarray:
         """Pearson correlation between the class-mean excitation vectors, (K, K)."""
         means = self.excitation_mean(block)
@@ -178,22 +219,27 @@ class ExcitationStats:
             raise DataError("statistics of different classes or blocks cannot be merged")
 
         def add(a, b):
-            return {k: a[k] + b[k] for k in a}
+            return {k: a[k] + b[k] for k in a if k in b}
 
         return ExcitationStats(
             self.class_names, self.blocks, self.count + other.count, add(self.s_sum, other.s_sum),
             add(self.s_sq, other.s_sq), add(self.z_sum, other.z_sum), add(self.z_sq, other.z_sq),
             add(self.hist, other.hist), {**self.meta, "merged": True},
+            add(self.h_pos, other.h_pos), add(self.h_sum, other.h_sum), add(self.h_sq, other.h_sq),
         )
 
     def summary(self) -> list[dict]:
         """Per block: specificity and saturation, the figures of the closing table."""
         rows = []
+        health = {h.name: h for h in self.health()}
         for b in self.blocks:
             hi, lo = self.saturation(b)
             between, within = self.spreads(b)
             rows.append({"block": b, "specificity": self.specificity(b), "saturated_high": hi, "saturated_low": lo,
-                         "mean_s": float(self.overall_mean(b).mean()), "between_std": between, "within_std": within})
+                         "mean_s": float(self.overall_mean(b).mean()), "between_std": between, "within_std": within,
+                         "s_std": float(self.overall_std(b).mean()),
+                         "live_hidden": health[b].live if b in health else None,
+                         "hidden": health[b].hidden if b in health else None})
         return rows
 
     def save(self, path: str | Path) -> Path:
@@ -215,8 +261,10 @@ class ExcitationStats:
             arrays[f"squeeze_std/{b}"] = self.squeeze_std(b)
             arrays[f"excitation_hist/{b}"] = self.hist[b]
             arrays[f"similarity/{b}"] = self.similarity(b)
-            for name, d in (("s_sum", self.s_sum), ("s_sq", self.s_sq), ("z_sum", self.z_sum), ("z_sq", self.z_sq)):
-                arrays[f"sums/{name}/{b}"] = d[b]
+            for name, d in (("s_sum", self.s_sum), ("s_sq", self.s_sq), ("z_sum", self.z_sum), ("z_sq", self.z_sq),
+                            ("h_pos", self.h_pos), ("h_sum", self.h_sum), ("h_sq", self.h_sq)):
+                if b in d:
+                    arrays[f"sums/{name}/{b}"] = d[b]
         return save_npz(path, arrays)
 
 
@@ -232,6 +280,9 @@ def load_stats(path: str | Path) -> ExcitationStats:
             def per_block(prefix):
                 return {b: f[f"{prefix}/{b}"] for b in blocks}
 
+            def optional(prefix):
+                return {b: f[f"{prefix}/{b}"] for b in blocks if f"{prefix}/{b}" in f.files}
+
             return ExcitationStats(
                 class_names=[str(c) for c in f["class_names"]],
                 blocks=blocks,
@@ -242,6 +293,9 @@ def load_stats(path: str | Path) -> ExcitationStats:
                 z_sq=per_block("sums/z_sq"),
                 hist=per_block("excitation_hist"),
                 meta=json.loads(str(f["meta"])) if "meta" in f else {},
+                h_pos=optional("sums/h_pos"),
+                h_sum=optional("sums/h_sum"),
+                h_sq=optional("sums/h_sq"),
             )
     except FileNotFoundError:
         raise DataError(f"{path}: no such statistics file") from None

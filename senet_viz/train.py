@@ -429,6 +429,7 @@ def train(
         card["test"]["origin"], card["test"]["sha256"] = test.origin, test.checksum
     out.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(out), metadata={"name": model_name})
+    card["weights_sha256"] = sha256_file(out)
     card_path = out.with_suffix(".json")
     card_path.write_text(json.dumps(card, indent=1) + "\n")
     return card

@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from ..data import sha256_file
 from ..errors import BlockNotFound, SenetVizError, UnknownModel, WeightsUnavailable
 from .blocks import BlockInfo, discover
 from .project import PROJECT_MODELS, card_file, cifar_preprocess, weights_file
@@ -63,6 +64,10 @@ class LoadedModel:
     input_size: tuple[int, int, int]
     weights: str  # where the weights came from, shown wherever the model is
     card: dict | None = None
+    #: SHA-256 of the weights file loaded (shipped or local); None for random or library weights.
+    #: Artefacts made from weights (statistics, ablations, cards) carry it, and are shown only
+    #: for the weights they were made with.
+    weights_sha256: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -157,7 +162,12 @@ def load_model(name: str = DEFAULT_MODEL, *, weights: str | Path | None = None, 
     blocks = discover(net, input_size, dev)
     if not blocks and name.split(".")[0] not in PLAIN_BASELINES:
         raise UnknownModel(f"{name} has no SE blocks; choose a network with Squeeze-and-Excitation")
-    return LoadedModel(name, family, net, class_names, preprocess, dev, blocks, input_size, source, card)
+    digest = None
+    if weights is None and family == "project":
+        digest = sha256_file(weights_file(name))
+    elif weights is not None and str(weights) != RANDOM:
+        digest = sha256_file(Path(weights))
+    return LoadedModel(name, family, net, class_names, preprocess, dev, blocks, input_size, source, card, weights_sha256=digest)
 
 
 def _local_or_random(net: nn.Module, name: str, weights: str | Path) -> str:
@@ -176,8 +186,8 @@ def _load_project(name: str, weights):
         path = weights_file(name)
         if not path.is_file():
             raise WeightsUnavailable(
-                f"{name}: the trained weights {path.name} are not in assets/weights; train them with "
-                f"`python -m senet_viz train --model {name} ...` or use weights='random'"
+                f"{name}: not trained yet (no {path.name} in assets/weights); train it with the project's train "
+                "command, load a weights file of your own, or use random weights"
             )
         load_into(net, path, name)
         source = f"shipped ({path.name})"
@@ -239,14 +249,14 @@ def _load_timm(name: str, weights):
         if not _timm_cached(name) and not hub_reachable("huggingface.co"):
             raise WeightsUnavailable(
                 f"{name}: pretrained weights are not in the local cache and huggingface.co cannot be reached: "
-                "connect to the internet once so timm can download them, pass a local file with --weights, or use 'random'"
+                "connect to the internet once so timm can download them, load a local weights file, or use random weights"
             )
         try:
             net = timm.create_model(name, pretrained=True)
         except Exception as exc:  # noqa: BLE001 - hub errors come in many types
             raise WeightsUnavailable(
                 f"{name}: pretrained weights could not be had ({type(exc).__name__}): connect to the internet once "
-                "so timm can download them into its cache, pass a local file with --weights, or use 'random'"
+                "so timm can download them into its cache, load a local weights file, or use random weights"
             ) from None
         source = "pretrained (timm)"
     else:
@@ -277,7 +287,7 @@ def _load_torchvision(name: str, weights):
         except Exception as exc:  # noqa: BLE001 - urllib and hash errors
             raise WeightsUnavailable(
                 f"{name}: pretrained weights could not be had ({type(exc).__name__}): connect to the internet once "
-                "so torchvision can download them into its cache, pass a local file with --weights, or use 'random'"
+                "so torchvision can download them into its cache, load a local weights file, or use random weights"
             ) from None
         source = "pretrained (torchvision)"
     else:

@@ -39,9 +39,11 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             raise WeightsUnavailable(
                 f"{path.name}: refused: the file holds Python objects, not only tensors (it could run code)"
             ) from None
-        raise WeightsUnavailable(f"{path.name}: not a readable PyTorch weights file (corrupt pickle)") from None
-    except Exception as exc:  # noqa: BLE001 - zip, EOF and format errors of every kind
-        raise WeightsUnavailable(f"{path.name}: not a readable PyTorch weights file ({type(exc).__name__})") from None
+        raise WeightsUnavailable(f"{path.name}: not a readable PyTorch weights file (its pickle is damaged)") from None
+    except Exception:  # noqa: BLE001 - zip, EOF and format errors of every kind
+        raise WeightsUnavailable(
+            f"{path.name}: not a PyTorch weights file (neither torch.save's zip archive nor a pickle of tensors)"
+        ) from None
     for key in ("state_dict", "model", "model_state_dict"):  # common checkpoint wrappers
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
