@@ -7,7 +7,7 @@ import streamlit as st
 st.set_page_config(page_title="SENet Explorer", page_icon=":material/hub:", layout="wide")
 
 from pages import common  # noqa: E402  (after set_page_config)
-from senet_viz import plots  # noqa: E402
+from senet_viz import narrative, plots  # noqa: E402
 from senet_viz.models.project import training_summary  # noqa: E402
 
 
@@ -30,30 +30,32 @@ def home() -> None:
     col2.metric("SE blocks", len(model.blocks))
     device = "GPU" if model.device.type == "cuda" else "CPU"
     col3.metric("Runs on", device)
-    card = model.card
+    art = common.shipped(model)
+    card = art["card"]
     if card and "test" in card:
+        hidden = sorted(set((card.get("se_hidden") or {}).values()))
+        width = f", r = {card['reduction']} with {'/'.join(map(str, hidden))} hidden units per SE block" if hidden else ""
         st.markdown(
-            f"**{model.name}**: {card['architecture']}, trained by this project on CIFAR-10: "
+            f"**{model.name}**: {card['architecture']}{width}, trained by this project on CIFAR-10: "
             f"{training_summary(card)}. "
             f"Test accuracy **{card['test']['top1']:.2%}** on {card['test']['n']:,} pictures of the JPEG test split."
         )
-        twin = common.twin_card(model.name)
-        if twin is not None:
-            st.markdown(
-                f"The same network without SE (**{twin['name']}**, same recipe and seed) reaches "
-                f"**{twin['test']['top1']:.2%}**: on this small CIFAR network SE does not add accuracy. "
-                "The Ablation page shows why: its excitations hardly depend on the picture."
-                if twin["test"]["top1"] >= card["test"]["top1"] else
-                f"The same network without SE (**{twin['name']}**, same recipe and seed) reaches **{twin['test']['top1']:.2%}**, "
-                f"{100 * (card['test']['top1'] - twin['test']['top1']):.2f} points less."
-            )
+        if art["twin"] is not None:
+            st.markdown(narrative.gain_sentence(card, art["twin"]))
+        stats = common.matching_stats(model)
+        if stats is not None and stats.health():
+            st.markdown(f"SE health on {stats.total:,} test pictures: {narrative.health_sentence(stats.health())} "
+                        "The Class patterns page shows it block by block.")
+        st.info(f"{model.name} knows only the {len(model.class_names)} CIFAR-10 classes "
+                f"({', '.join(model.class_names)}) and sees every picture at 32×32: a picture of anything else "
+                "still gets one of these names.", icon=":material/info:")
         per_class = card["test"]["per_class"]
         st.dataframe({"class": list(per_class), "accuracy": [f"{v:.1%}" for v in per_class.values()]},
                      hide_index=True, width=320)
     elif model.random_weights:
         st.info("Random weights: predictions are not meaningful.")
     else:
-        st.caption(f"Weights: {model.weights}")
+        st.caption(f"Weights: {common.plain(model.weights)}")
     st.subheader("Where to go next")
     st.page_link(PAGES["inspect"], label="Inspect: a picture's z and s in every block, and channel reweighting", icon=":material/image_search:")
     st.page_link(PAGES["patterns"], label="Class patterns: the paper's excitation figure for this model", icon=":material/insights:")

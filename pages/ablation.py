@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import common
+from senet_viz import narrative
 from senet_viz.ablation import MODES, ablate
 
 st.title("Ablation")
@@ -24,11 +25,12 @@ blocks = c1.multiselect("Blocks to change", names, default=[b.name for b in mode
 mode = c2.selectbox("Replace s with", MODES, key="abl_mode", format_func={
     "off": "1 (SE off)", "constant": "a constant", "class_mean": "the class mean", "shuffle": "shuffled channels"}.get)
 value = st.slider("Constant", 0.0, 1.0, 0.5, key="abl_value") if mode == "constant" else 0.5
-stats = common.shipped_stats(model.name) if not model.random_weights else None
+stats = common.matching_stats(model)
 class_means = None
 if mode == "class_mean":
     if stats is None:
-        st.error("The class-mean replacement needs statistics of this model (shipped for the embedded model).")
+        st.info("The class-mean replacement needs statistics of these weights: the shipped ones match only the shipped "
+                "weights; compute them on the Class patterns page.", icon=":material/query_stats:")
         st.stop()
     cls = st.selectbox("Class", stats.class_names, key="abl_class")
     k = stats.class_names.index(cls)
@@ -36,7 +38,7 @@ if mode == "class_mean":
 
 changed = ablate(model, [picture], blocks, mode, value=value, class_means=class_means)
 left, right = st.columns([1, 2])
-left.image(picture, caption=name, width="stretch")
+left.image(picture, caption=common.plain(name), width="stretch")
 with right:
     before, after = base.top(5)[0], changed.top(5)[0]
     st.markdown(f"**Before:** {common.plain(before[0][0])} ({before[0][1]:.1%}) → "
@@ -49,9 +51,11 @@ with right:
     st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
 
 st.subheader("Test accuracy with SE switched off, stage by stage")
-res = common.shipped_ablation(model.name) if not model.random_weights else None
+art = common.shipped(model)["ablation"]
+res = art.value
 if res is None:
-    st.info("No ablation results are shipped for this model; `python -m senet_viz ablate --model NAME --data FOLDER --out FILE` computes them.")
+    st.info(f"Not shown: {art.reason}. The project's ablate command computes them for any weights file "
+            "(about two minutes on a CPU for the 10,000 test pictures).", icon=":material/science:")
 else:
     top1 = res["top1"]
     groups = [k.split(": ", 1)[1] for k in top1 if k.startswith("off: ")]
@@ -65,6 +69,7 @@ else:
     fig.update_layout(height=380, yaxis_title="top-1 accuracy (%)", yaxis_range=[0, 105], xaxis_title="SE switched off in",
                       margin={"t": 20}, barmode="group")
     st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
+    st.markdown(narrative.ablation_sentence(res))
     st.caption(f"{res['n']:,} test pictures, trained weights unchanged (the paper instead retrains without SE in that stage). "
                "s := 1 removes the block and also the scale the network was trained with; s := the all-class mean keeps "
                "the scale and removes only what depends on the picture, the part SE adds over a fixed channel weighting. "

@@ -7,7 +7,7 @@ import streamlit as st
 
 from pages import common
 from senet_viz import plots
-from senet_viz.cost import CostReport, cost
+from senet_viz.cost import CostReport, cost, downsampling_convolution
 
 # Table 10 (ImageNet, SE-ResNet-50, the longer ablation schedule): r -> (top-1 err, top-5 err, params in M)
 TABLE_10 = {2: (22.29, 6.00, 45.7), 4: (22.25, 6.09, 35.7), 8: (22.26, 5.99, 30.7), 16: (22.28, 6.03, 28.1), 32: (22.72, 6.20, 26.9)}
@@ -20,23 +20,49 @@ def cost_report(_model, key, r: int | None) -> CostReport:
 
 st.title("Architecture & cost")
 model = common.active_model()
-if not common.need_se_blocks(model):
-    st.stop()
 key = common.model_key(model)
-r = st.select_slider("Reduction ratio r", [2, 4, 8, 16, 32], value=16, key="r")
+if not model.blocks:  # a network without SE: the reference the SE networks are measured against
+    ref = cost_report(model, key, None)
+    st.info(f"{model.name} has no SE blocks: it is the no-SE reference. Pick its SE counterpart in the sidebar to see "
+            "what SE adds to it.", icon=":material/compare_arrows:")
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Parameters", f"{ref.total_params / 1e6:.3f}M")
+    m2.metric("SE parameters", "0")
+    m3.metric("FLOPs (multiply-adds)", f"{ref.total_flops / 1e9:.3f}G")
+    st.stop()
+
+R_CHOICES = [2, 4, 8, 16, 32]
+if "r" not in st.session_state:  # a link names r and the last-stage toggle
+    wanted = st.query_params.get("r", "16")
+    st.session_state.r = int(wanted) if wanted.isdigit() and int(wanted) in R_CHOICES else 16
+    st.session_state.no_last = st.query_params.get("no_last") == "1"
+r = st.select_slider("Reduction ratio r", R_CHOICES, key="r")
 rep = cost_report(model, key, r)
 built = cost_report(model, key, None)
 no_last = st.toggle("No SE in the last stage", key="no_last")
+st.query_params["r"] = str(r)
+common.sync_query_param("no_last", "1" if no_last else None)
 
+last_params = rep.stages[-1].params if rep.stages else 0
+se_params = rep.se_params - last_params if no_last else rep.se_params
+overhead = 100.0 * se_params / max(1, rep.base_params)
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Parameters without SE", f"{rep.base_params / 1e6:.3f}M")
-m2.metric("with SE", f"{rep.total_params / 1e6:.3f}M", f"+{rep.overhead_pct:.2f}%", delta_color="inverse")
-overhead = rep.overhead_without_last_stage_pct if no_last else rep.overhead_pct
-m3.metric("SE overhead" + (" (last stage without SE)" if no_last else ""), f"{overhead:.2f}%")
+m2.metric("with SE" + (" (none in the last stage)" if no_last else ""), f"{(rep.base_params + se_params) / 1e6:.3f}M",
+          f"+{overhead:.2f}%", delta_color="inverse")
+m3.metric("SE parameters", f"{se_params:,}", f"{overhead:.2f}% overhead", delta_color="off")
 m4.metric("FLOPs (multiply-adds)", f"{rep.total_flops / 1e9:.3f}G", f"+{rep.flops_overhead_pct:.2f}%", delta_color="inverse")
 st.caption(f"Counted from the architecture at input {rep.input_size[1]}×{rep.input_size[2]}; the model as built uses "
            f"r = {built.reduction:g} ({built.se_params:,} SE parameters). Eq. 5 predicts {rep.eq5_params:,.0f} at r = {r} "
-           "(biases ignored).")
+           "(biases ignored)." + (" FLOPs are those of the whole network with SE in every stage." if no_last else ""))
+stride = downsampling_convolution(model.net)
+if stride == "3x3":
+    st.caption(f"{model.name} puts each stage's stride 2 in the 3×3 convolution (ResNet v1.5, timm's and torchvision's "
+               "design), which costs more FLOPs than the paper's network, whose stride sits in the first 1×1 "
+               "convolution: the paper's 3.87G for SE-ResNet-50 is what legacy_seresnet50 (the original design) counts here.")
+elif stride == "1x1":
+    st.caption(f"{model.name} puts each stage's stride 2 in the first 1×1 convolution, as the paper's SE-ResNets do, "
+               "so its FLOPs compare directly with the paper's (3.87G for SE-ResNet-50).")
 
 left, right = st.columns([3, 2])
 with left:
@@ -59,8 +85,8 @@ with right:
                       "there costs < 0.1% top-5 error and cuts the overhead from about 10% to about 4%.")
 
 st.subheader("The paper's Table 10: reduction ratio r (SE-ResNet-50, ImageNet)")
-st.dataframe({"r": list(TABLE_10), "top-1 err. (%)": [v[0] for v in TABLE_10.values()],
-              "top-5 err. (%)": [v[1] for v in TABLE_10.values()], "params (M)": [v[2] for v in TABLE_10.values()]},
+st.dataframe({"r": list(TABLE_10), "top-1 err. (%)": [f"{v[0]:.2f}" for v in TABLE_10.values()],
+              "top-5 err. (%)": [f"{v[1]:.2f}" for v in TABLE_10.values()], "params (M)": [f"{v[2]:.1f}" for v in TABLE_10.values()]},
              hide_index=True)
 st.caption("The paper's figures, from its longer ablation schedule (baseline ResNet-50: 23.30 / 6.55). r = 16 is its chosen "
            "trade-off. Pick seresnet50 in the sidebar to see the counted parameters reproduce the last column.")
@@ -69,4 +95,5 @@ st.subheader("Where SE sits")
 a, b = st.columns(2)
 a.plotly_chart(plots.module_diagram("resnet"), config=common.PLOTLY_CONFIG, width="stretch")
 b.plotly_chart(plots.module_diagram("inception"), config=common.PLOTLY_CONFIG, width="stretch")
-st.caption("SE-ResNet: on the residual branch, before the addition with the identity. SE-Inception: on the module's output.")
+st.caption("SE-ResNet: on the residual branch, before the addition with the identity; the scale multiplies U itself, "
+           "which reaches it directly, by the gate s computed from U. SE-Inception: on the module's output.")

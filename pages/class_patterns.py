@@ -8,9 +8,17 @@ from pathlib import Path
 import streamlit as st
 
 from pages import common
-from senet_viz import plots
+from senet_viz import artefacts, narrative, plots
 from senet_viz.collect import compute_stats
-from senet_viz.data import archive_bytes, data_roots, in_memory, server_folder
+from senet_viz.data import (
+    CIFAR10_CLASSES,
+    archive_bytes,
+    cifar10_test_source,
+    data_roots,
+    in_memory,
+    open_source,
+    server_folder,
+)
 from senet_viz.errors import SenetVizError
 from senet_viz.stats import ExcitationStats
 
@@ -39,21 +47,44 @@ def stats_from_pictures(_model, key, digest: str, items: tuple[tuple[str, bytes]
     return _progress_stats(in_memory(list(items)), "uploaded pictures")
 
 
-shipped = common.shipped_stats(model.name) if not model.random_weights else None
 @st.cache_data(max_entries=4, show_spinner=False)
 def stats_from_folder(_model, key, folder: str) -> ExcitationStats:
     return _progress_stats(server_folder(folder), folder)
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def stats_of_test_split(_model, key, digest: str | None) -> ExcitationStats:
+    return _progress_stats(open_source(cifar10_test_source()), "CIFAR-10 test split")
+
+
+shipped = common.shipped(model)["stats"]
+cifar_model = model.class_names == list(CIFAR10_CLASSES) and not model.random_weights
 roots = data_roots()
-options = (["Shipped statistics (CIFAR-10 test split)"] if shipped is not None else []) + ["A .zip of class folders", "Pictures, a class per batch"]
+options = (["Shipped statistics (CIFAR-10 test split)"] if shipped.value is not None else [])
+if shipped.value is None and cifar_model:
+    options.append("CIFAR-10 test split, computed here")
+options += ["A .zip of class folders", "Pictures, a class per batch"]
 if roots:
     options.append("A folder on the server")
+if shipped.value is None and artefacts.stats_file(model.name).is_file():
+    st.info(f"Shipped statistics not shown: {shipped.reason}. Statistics of these weights can be computed here.",
+            icon=":material/fingerprint:")
 source_choice = st.radio("Statistics from", options, horizontal=True, key="stats_source")
 stats: ExcitationStats | None = None
 if source_choice.startswith("Shipped"):
-    stats = shipped
-    st.caption(f"{stats.total:,} pictures, {len(stats.class_names)} classes. Made by: `{stats.meta.get('command', 'python -m senet_viz stats')}`")
+    stats = shipped.value
+    st.caption(f"{stats.total:,} pictures, {len(stats.class_names)} classes, made with weights "
+               f"{stats.meta.get('weights_sha256', '')[:12]}… (the loaded ones). "
+               f"Made by: `{stats.meta.get('command', 'python -m senet_viz stats')}`")
+elif source_choice.startswith("CIFAR-10 test split"):
+    st.caption(f"Statistics of the loaded weights ({common.plain(model.weights)}) on the 10,000 test pictures: "
+               "about 15 s on a CPU, once per weights file.")
+    if st.button("Compute", key="compute_test_stats") or st.session_state.get("test_stats_for") == common.model_key(model):
+        try:
+            stats = stats_of_test_split(model, common.model_key(model), model.weights_sha256)
+            st.session_state.test_stats_for = common.model_key(model)
+        except SenetVizError as exc:
+            common.error(str(exc))
 elif source_choice.startswith("A .zip"):
     up = st.file_uploader("A .zip of <class>/<picture> folders", type=["zip"], key="stats_zip")
     if up is not None:
@@ -71,12 +102,16 @@ elif source_choice.startswith("A folder"):
             common.error(str(exc))
 else:
     items = st.session_state.setdefault("labelled", [])
+    # A new uploader after every added batch: its files are taken once, under one class.
+    batch_no = st.session_state.setdefault("batch_no", 0)
     c1, c2 = st.columns([1, 2])
     label = c1.text_input("Class of this batch", key="batch_class", max_chars=60)
-    files = c2.file_uploader("Pictures of that class", accept_multiple_files=True, key="batch_files",
+    files = c2.file_uploader("Pictures of that class", accept_multiple_files=True, key=f"batch_files_{batch_no}",
                              type=["jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"])
     if st.button("Add batch", disabled=not (label.strip() and files)):
         items.extend((label.strip(), f.getvalue()) for f in files)
+        st.session_state.batch_no = batch_no + 1
+        st.rerun()
     counts = {}
     for c, _ in items:
         counts[c] = counts.get(c, 0) + 1
@@ -97,6 +132,9 @@ if stats is None:
 if stats.blocks != [b.name for b in model.blocks]:
     st.error("These statistics belong to another model.")
     st.stop()
+if not source_choice.startswith("Shipped"):
+    st.session_state.computed_stats = stats  # for Inspect and Ablation, while the weights stay the same
+health = {h.name: h for h in stats.health()}
 
 names = stats.class_names
 default_classes = [c for c in st.query_params.get_all("cls") if c in names] or names[: min(4, len(names))]
@@ -113,6 +151,13 @@ st.subheader("Excitation by class and block")
 st.plotly_chart(plots.excitation_figure(stats, blocks or None, classes, subset=subset, n=n), config=common.PLOTLY_CONFIG, width="stretch")
 st.caption("Each line is the mean excitation s_c of one class's pictures per channel; the dashed line is the mean over all classes. "
            "Look for where the class lines separate from each other.")
+shown_flat = [b for b in (blocks or plots.default_blocks(stats.blocks)) if b in health and health[b].state == "constant"]
+if shown_flat:
+    st.warning(f"{', '.join(shown_flat)}: constant for all pictures: a fixed channel scale. Their flat lines say nothing "
+               "about classes.", icon=":material/horizontal_rule:")
+sentence = narrative.pattern_sentence(stats)
+if sentence:
+    st.markdown(sentence)
 common.paper_note("for SE-ResNet-50 on ImageNet (Fig. 6, goldfish, pug, plane, cliff), the classes are nearly the same at SE_2_3, "
                   "become class-specific at SE_4_6 and SE_5_1, SE_5_2 is saturated (most values near 1) and SE_5_3 is similar "
                   "across classes up to scale.")
@@ -125,6 +170,24 @@ band_block = st.selectbox("Block", stats.blocks, index=len(stats.blocks) - 1, ke
 band_class = st.selectbox("Class", names, key="band_class")
 st.plotly_chart(plots.class_band(stats, band_block, band_class, subset=subset, n=n), config=common.PLOTLY_CONFIG, width="stretch")
 common.paper_note("the spread between pictures of one class grows with depth (the companion figure for goldfish and plane).")
+
+st.subheader("SE health: does each block respond to the picture?")
+if health:
+    rows = stats.summary()
+    st.dataframe({
+        "block": [r["block"] for r in rows],
+        "std of s across pictures": [round(r["s_std"], 4) for r in rows],
+        "std between class means": [round(r["between_std"], 4) for r in rows],
+        "std within a class": [round(r["within_std"], 4) for r in rows],
+        "live hidden units": [f"{health[r['block']].live} of {health[r['block']].hidden}" for r in rows],
+        "verdict": [health[r["block"]].describe() for r in rows],
+    }, hide_index=True, width="stretch")
+    st.markdown(narrative.health_sentence(list(health.values())))
+    st.caption(f"Spreads in units of s, averaged over channels, over {stats.total:,} pictures. A hidden unit of Eq. 3 is live "
+               "when δ(W1 z + b1) > 0 on at least 5% of the pictures and varies across them (std ≥ 0.001). A block whose "
+               "hidden units are all dead outputs s = σ(b2) for every picture: a fixed channel scale, not attention.")
+else:
+    st.caption("These statistics were made before hidden units were counted; recompute them to see the live units.")
 
 st.subheader("Class-specificity and saturation by depth")
 st.plotly_chart(plots.depth_profile(stats), config=common.PLOTLY_CONFIG, width="stretch")

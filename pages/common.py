@@ -14,16 +14,16 @@ import os
 import re
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 import torch
 
+from senet_viz import artefacts
 from senet_viz.capture import Capture, capture
 from senet_viz.errors import SenetVizError
 from senet_viz.images import load_image
 from senet_viz.models import DEFAULT_MODEL, RANDOM, LoadedModel, list_models, load_model, weights_available
-from senet_viz.models.project import ASSETS
-from senet_viz.stats import ExcitationStats, load_stats
+from senet_viz.models.project import PROJECT_MODELS
+from senet_viz.stats import ExcitationStats
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 GALLERY = {"cat": "chelsea", "coffee": "coffee", "rocket": "rocket", "astronaut": "astronaut"}
@@ -43,37 +43,32 @@ def cached_model(name: str, weights: str | None) -> LoadedModel:
 
 
 @st.cache_resource(max_entries=8)
-def shipped_stats(name: str) -> ExcitationStats | None:
-    path = ASSETS / "stats" / f"{name}-cifar10-test.npz"
-    return load_stats(path) if path.is_file() else None
+def _shipped(_model: LoadedModel, key: tuple[str, str], digest: str | None) -> dict:
+    return {"stats": artefacts.shipped_stats(_model), "ablation": artefacts.shipped_ablation(_model),
+            "card": artefacts.model_card(_model), "twin": artefacts.twin_card(_model)}
 
 
-@st.cache_resource
-def twin_card(name: str) -> dict | None:
-    """The model card of a project model's twin without SE (se_resnet20_cifar10 -> resnet20_cifar10)."""
-    import json
-
-    from senet_viz.models.project import card_file
-
-    if not name.startswith("se_"):
-        return None
-    path = card_file(name.removeprefix("se_"))
-    return json.loads(path.read_text()) if path.is_file() else None
+def shipped(model: LoadedModel) -> dict:
+    """The shipped artefacts that belong to the loaded weights (``senet_viz.artefacts``): stats and
+    ablation as ``Artefact`` (value or the reason it is withheld), the model's and its twin's cards."""
+    return _shipped(model, model_key(model), model.weights_sha256)
 
 
-@st.cache_resource
-def shipped_ablation(name: str) -> dict | None:
-    import json
-
-    path = ASSETS / "ablation" / f"{name}-cifar10-test.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+def matching_stats(model: LoadedModel) -> ExcitationStats | None:
+    """Statistics of the loaded weights: shipped ones when their hash matches, else those this
+    session computed on the Class patterns page for exactly these weights."""
+    art = shipped(model)["stats"]
+    if art.value is not None:
+        return art.value
+    own = st.session_state.get("computed_stats")
+    return own if own is not None and artefacts.stats_matches(own, model) else None
 
 
 def model_choices() -> list[str]:
     return [e.name for e in list_models()]
 
 
-def _sync_query_param(key: str, value: str | None) -> None:
+def sync_query_param(key: str, value: str | None) -> None:
     if value is None:
         st.query_params.pop(key, None)
     elif st.query_params.get(key) != value:
@@ -105,31 +100,20 @@ def sidebar() -> None:
         st.session_state.model_name = name
         try:
             if name in choices and st.session_state.weights_choice == "default" and not weights_available(name):
-                st.caption(":material/cloud_download: The default weights of this model need a download (internet).")
+                if name in PROJECT_MODELS:
+                    st.caption(":material/model_training: This project model is not trained yet: no weights are shipped.")
+                else:
+                    st.caption(":material/cloud_download: The default weights of this model need a download (internet).")
         except SenetVizError:
             pass
-    _sync_query_param("model", None if name == DEFAULT_MODEL else name)
-    _sync_query_param("weights", RANDOM if st.session_state.weights_choice == "random" else None)
-
-
-WEIGHT_FILES_KEPT = 8
+    sync_query_param("model", None if name == DEFAULT_MODEL else name)
+    sync_query_param("weights", RANDOM if st.session_state.weights_choice == "random" else None)
 
 
 def store_weights(data: bytes, name: str) -> str:
-    """An uploaded weights file on disk (named by its hash, so each is written once); only the
-    most recent few are kept."""
     from senet_viz.data import cache_root
 
-    folder = cache_root() / "uploaded-weights"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / (picture_hash(data)[:32] + Path(name).suffix.lower())
-    if not path.exists():
-        tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    for old in sorted(folder.glob("*"), key=lambda p: p.stat().st_mtime)[:-WEIGHT_FILES_KEPT]:
-        old.unlink(missing_ok=True)
-    return str(path)
+    return str(artefacts.store_weights(data, name, cache_root() / "uploaded-weights"))
 
 
 def active_model() -> LoadedModel:
@@ -140,18 +124,27 @@ def active_model() -> LoadedModel:
     try:
         model = cached_model(name, weights)
     except SenetVizError as exc:
-        fallback = None if weights_available(DEFAULT_MODEL) else RANDOM
+        # the fallback keeps the weights kind the radio shows where it can (random stays random)
+        fallback = RANDOM if weights == RANDOM or not weights_available(DEFAULT_MODEL) else None
         if (name, weights) == (DEFAULT_MODEL, fallback):
             raise
-        error(f"{exc}. Showing {DEFAULT_MODEL}{' with random weights' if fallback else ''} instead.")
+        shown = "random weights" if fallback == RANDOM else "its shipped weights"
+        error(f"{exc}. Showing {DEFAULT_MODEL} with {shown} instead.")
         model = cached_model(DEFAULT_MODEL, fallback)
     if model.random_weights:
         st.warning(f"{model.name} has random weights: its predictions and excitations are meaningless "
                    "(a random ResNet can even have U = 0 in every SE block).", icon=":material/casino:")
     with st.sidebar:
         device = torch.cuda.get_device_name(model.device) if model.device.type == "cuda" else "CPU"
-        st.caption(f"**{model.label}** · {len(model.blocks)} SE blocks · {device}")
+        st.caption(f"Running: **{plain(model.name)}** · weights: {plain(_weights_label(model))} · "
+                   f"{len(model.blocks)} SE blocks · {device}")
     return model
+
+
+def _weights_label(model: LoadedModel) -> str:
+    if model.random_weights or model.family != "project" or model.weights.startswith("shipped"):
+        return "random" if model.random_weights else model.weights
+    return Path(model.weights).name  # an uploaded file, by the name it was uploaded with
 
 
 def model_key(model: LoadedModel) -> tuple[str, str]:
@@ -187,21 +180,41 @@ def picture_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+#: Gallery photos with a CIFAR-10 class (the others have none, so a CIFAR model must misname them).
+GALLERY_CIFAR = {"cat": "cat"}
+
+
 def current_picture() -> tuple[str, bytes] | None:
     return st.session_state.get("picture")
 
 
-def set_picture(name: str, data: bytes, source: str = "gallery") -> None:
+def set_picture(name: str, data: bytes, source: str = "gallery", key: str | None = None) -> None:
     st.session_state.picture = (name, data)
     st.session_state.picture_source = source
+    st.session_state.picture_key = key
+
+
+def link_note() -> None:
+    """A link made with an uploaded or camera picture cannot carry it: say so instead of
+    silently showing another picture."""
+    wanted = st.query_params.get("picture")
+    if wanted in ("upload", "camera") and current_picture() is None:
+        st.info(f"This link was made with a picture from the {wanted}; pictures that were uploaded or taken are not "
+                "part of links, so the gallery's cat is shown instead.", icon=":material/link_off:")
+        st.session_state.link_note_shown = True
 
 
 def picture_or_default() -> tuple[str, bytes]:
+    """The session's picture; on a fresh session, the gallery picture the link names (the cat
+    by default). The link is kept in step: a gallery key, or 'upload'/'camera'."""
     pic = current_picture()
     if pic is None:
         key = st.query_params.get("picture", "cat")
         key = key if key in GALLERY else "cat"
-        pic = (f"gallery: {key}", gallery_bytes(key))
+        set_picture(f"gallery: {key}", gallery_bytes(key), key=key)
+        pic = current_picture()
+    source = st.session_state.get("picture_source", "gallery")
+    sync_query_param("picture", st.session_state.get("picture_key") if source == "gallery" else source)
     return pic
 
 
@@ -219,33 +232,15 @@ def block_picker(model: LoadedModel, label: str = "SE block", default: str | Non
     if st.session_state.get(key) not in names:
         st.session_state[key] = wanted if wanted in names else names[-1]
     name = st.selectbox(label, names, key=key)
-    _sync_query_param("block", name)
+    sync_query_param("block", name)
     return name
 
 
 def need_se_blocks(model: LoadedModel) -> bool:
     if not model.blocks:
-        st.info(f"{model.name} has no SE blocks (it is here as a baseline for the cost page).")
+        st.info(f"{model.name} has no SE blocks: it is here as the no-SE reference of the Architecture & cost page.")
         return False
     return True
-
-
-def csv_of(cap: Capture, index: int = 0) -> bytes:
-    lines = ["block,channel,z,s"]
-    for name in cap.block_names:
-        z, s = cap.squeeze[name][index], cap.excitation[name][index]
-        lines += [f"{name},{c},{z[c]:.8g},{s[c]:.8g}" for c in range(len(s))]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def npz_of(cap: Capture, index: int = 0) -> bytes:
-    buf = io.BytesIO()
-    arrays = {"logits": cap.logits[index : index + 1], "class_names": np.array(cap.class_names)}
-    for name in cap.block_names:
-        arrays[f"squeeze/{name}"] = cap.squeeze[name][index : index + 1]
-        arrays[f"excitation/{name}"] = cap.excitation[name][index : index + 1]
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")

@@ -8,7 +8,7 @@ import streamlit as st
 from pages import common
 from senet_viz import plots
 from senet_viz.cost import cost
-from senet_viz.equations import walkthrough
+from senet_viz.equations import u_origin, walkthrough
 
 STEPS = ["U = F_tr(X)", "Squeeze z", "W1 z + b1", "δ (ReLU)", "W2 δ + b2", "σ → s", "Scale s_c · u_c", "Check & Eq. 5"]
 
@@ -22,6 +22,7 @@ st.title("The equations, step by step")
 model = common.active_model()
 if not common.need_se_blocks(model):
     st.stop()
+common.link_note()
 name, data = common.picture_or_default()
 block_name = common.block_picker(model, "SE block", key="eq_block")
 picture, cap = common.capture_picture(model, name, data, maps=(block_name,))
@@ -35,14 +36,19 @@ channel = int(st.number_input("Channel c shown in full", 0, len(s_net) - 1, key=
 w = walkthrough(model, picture, block_name, channels=[channel], cap=cap)
 C, H, W = w.u_shape
 
-if "eq_step" not in st.session_state:
-    st.session_state.eq_step = 0
+if "eq_step" not in st.session_state:  # a link names its step, 1-based
+    wanted = st.query_params.get("step", "1")
+    st.session_state.eq_step = min(max(int(wanted) - 1, 0), len(STEPS) - 1) if wanted.isdigit() else 0
 b1, b2, b3 = st.columns([1, 1, 4])
 if b1.button("◀ Previous", disabled=st.session_state.eq_step == 0):
     st.session_state.eq_step -= 1
 if b2.button("Next ▶", disabled=st.session_state.eq_step == len(STEPS) - 1):
     st.session_state.eq_step += 1
 step = st.session_state.eq_step
+st.query_params["step"] = str(step + 1)
+origin = u_origin(model, block_name)
+stats = common.matching_stats(model)
+health = {h.name: h for h in stats.health()} if stats is not None else {}
 b3.progress((step + 1) / len(STEPS), text=f"Step {step + 1} of {len(STEPS)}: {STEPS[step]}")
 st.caption(f"Picture: {common.plain(name)} · model {model.label} · block {block_name} (C = {C}, C/r = {w.block.hidden}, "
            f"r = {w.reduction:g}) · prediction uses the same forward pass.")
@@ -64,9 +70,7 @@ def u_c() -> np.ndarray:
 
 
 row(0, r"u_c = \mathbf{v}_c * \mathbf{X} = \sum_{s=1}^{C'} \mathbf{v}_c^s * \mathbf{x}^s",
-    lambda: st.write(f"X: {w.input_shape[0]}×{w.input_shape[1]}×{w.input_shape[2]} (the preprocessed picture) → "
-                     f"U: C×H×W = {C}×{H}×{W}, the input of the SE block. Channel {channel} has values from "
-                     f"{u_c().min():.3f} to {u_c().max():.3f}."))
+    lambda: st.markdown(f"{origin.text}  \nChannel {channel} of U has values from {u_c().min():.3f} to {u_c().max():.3f}."))
 row(1, r"z_c = \mathbf{F}_{sq}(\mathbf{u}_c) = \frac{1}{H \times W}\sum_{i=1}^{H}\sum_{j=1}^{W} u_c(i,j)",
     lambda: st.markdown(f"Squeeze: {w.squeeze_name}.  \nFor c = {channel}: the sum over {H}×{W} = {w.hw} positions is "
                         f"**{w.u_sum[channel]:.4f}**, so z_{channel} = {w.u_sum[channel]:.4f} / {w.hw} = **{w.z[channel]:.5f}**.  \n"
@@ -74,9 +78,17 @@ row(1, r"z_c = \mathbf{F}_{sq}(\mathbf{u}_c) = \frac{1}{H \times W}\sum_{i=1}^{H
 row(2, r"\mathbf{a} = W_1 \mathbf{z} + \mathbf{b}_1,\quad W_1 \in \mathbb{R}^{\frac{C}{r}\times C}",
     lambda: st.markdown(f"W1 is {w.w1.shape[0]}×{w.w1.shape[1]}, b1 has {len(w.b1)} entries.  \n"
                         f"W1 z + b1 = {vec(w.fc1_out)}" + (f"  \nthen {w.bn_name} (this block has one)." if w.bn_name else "")))
-row(3, r"\delta(\mathbf{a}) = \max(0, \mathbf{a})",
-    lambda: st.markdown(f"δ here is **{w.delta_name}**: {vec(w.hidden)}; "
-                        f"{int((w.hidden > 0).sum())} of {len(w.hidden)} hidden units are active."))
+def show_delta():
+    positive, clear = int((w.hidden > 0).sum()), int((w.hidden > 1e-3).sum())
+    text = (f"δ here is **{w.delta_name}**: {vec(w.hidden)}.  \nFor this picture {positive} of {len(w.hidden)} hidden units "
+            f"are above zero ({clear} of them above 0.001).")
+    h = health.get(block_name)
+    if h is not None:
+        text += f"  \nOver {stats.total:,} pictures this block {h.describe()}."
+    st.markdown(text)
+
+
+row(3, r"\delta(\mathbf{a}) = \max(0, \mathbf{a})", show_delta)
 row(4, r"\mathbf{b} = W_2\,\delta(\mathbf{a}) + \mathbf{b}_2,\quad W_2 \in \mathbb{R}^{C\times\frac{C}{r}}",
     lambda: st.markdown(f"W2 is {w.w2.shape[0]}×{w.w2.shape[1]}.  \nW2 δ + b2 = {vec(w.pre_gate)}"))
 row(5, r"\mathbf{s} = \mathbf{F}_{ex}(\mathbf{z}, \mathbf{W}) = \sigma(W_2\,\delta(W_1\mathbf{z}))",

@@ -7,12 +7,16 @@ import streamlit as st
 
 from pages import common
 from senet_viz import plots
+from senet_viz.data import CIFAR10_CLASSES
+from senet_viz.images import model_view
 
 st.title("Inspect a picture")
 model = common.active_model()
 if not common.need_se_blocks(model):
     st.stop()
 
+common.link_note()
+cifar_model = model.class_names == list(CIFAR10_CLASSES)
 gallery_tab, upload_tab, camera_tab = st.tabs(["Gallery", "Upload", "Camera"])
 with gallery_tab:
     keys = list(common.GALLERY)
@@ -20,29 +24,37 @@ with gallery_tab:
 
     def use_gallery() -> None:
         key = st.session_state.gallery_choice
-        common.set_picture(f"gallery: {key}", common.gallery_bytes(key))
-        st.query_params["picture"] = key
+        common.set_picture(f"gallery: {key}", common.gallery_bytes(key), key=key)
+
+    def gallery_label(key: str) -> str:
+        if not cifar_model:
+            return key
+        return f"{key} (CIFAR class: {common.GALLERY_CIFAR[key]})" if key in common.GALLERY_CIFAR else f"{key} (no CIFAR class)"
 
     choice = st.radio("Sample pictures (from scikit-image)", keys, index=keys.index(wanted) if wanted in keys else 0,
-                      horizontal=True, key="gallery_choice", on_change=use_gallery)
+                      horizontal=True, key="gallery_choice", on_change=use_gallery, format_func=gallery_label)
+    if cifar_model:
+        st.caption(f"{model.name} knows only the 10 CIFAR-10 classes: a picture of anything else (coffee, a rocket, an "
+                   "astronaut) still gets one of them, so its top class is wrong by construction.")
     if st.button("Show this picture again", key="use_gallery") or common.current_picture() is None:
         use_gallery()
 with upload_tab:
     files = st.file_uploader("Pictures (JPEG, PNG, GIF, BMP, TIFF, WebP)", accept_multiple_files=True, key="uploads",
                              type=["jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"])
     if files:
-        names = [f.name for f in files]
-        pick = st.selectbox("Show", range(len(files)), format_func=lambda i: names[i], key="upload_pick")
-        common.set_picture(files[pick].name, files[pick].getvalue(), source="upload")
-        st.query_params.pop("picture", None)
+        # numbered: two uploads with the same file name stay two pictures
+        labels = [f"{i + 1}. {f.name}" for i, f in enumerate(files)]
+        pick = st.selectbox("Show", range(len(files)), format_func=lambda i: labels[i], key="upload_pick")
+        pick = min(pick, len(files) - 1)
+        common.set_picture(labels[pick], files[pick].getvalue(), source="upload")
     elif st.session_state.get("picture_source") == "upload":  # the uploads were removed
-        common.set_picture(f"gallery: {choice}", common.gallery_bytes(choice))
+        common.set_picture(f"gallery: {choice}", common.gallery_bytes(choice), key=choice)
 with camera_tab:
     shot = st.camera_input("Take a picture", key="camera")
     if shot is not None:
         common.set_picture("camera", shot.getvalue(), source="camera")
     elif st.session_state.get("picture_source") == "camera":
-        common.set_picture(f"gallery: {choice}", common.gallery_bytes(choice))
+        common.set_picture(f"gallery: {choice}", common.gallery_bytes(choice), key=choice)
 
 name, data = common.picture_or_default()
 block = common.block_picker(model, "Block for the detailed views")
@@ -50,11 +62,15 @@ picture, cap = common.capture_picture(model, name, data, maps=(block,))
 if cap is None:
     st.stop()
 
-stats = common.shipped_stats(model.name) if not model.random_weights else None
-left, right = st.columns([1, 2])
+stats = common.matching_stats(model)
+health = {h.name: h for h in stats.health()} if stats is not None else {}
+left, middle, right = st.columns([2, 1, 3])
 with left:
     st.image(picture, caption=common.plain(name), width="stretch")
-    st.caption(f"{picture.width}×{picture.height} → model input {model.input_size[1]}×{model.input_size[2]}")
+with middle:
+    st.image(model_view(model.preprocess, picture), caption="what the model sees", width="stretch")
+    st.caption(f"{picture.width}×{picture.height} → model input {model.input_size[1]}×{model.input_size[2]} "
+               "(resized, centre-cropped; normalisation undone for display)")
 with right:
     st.subheader("Prediction (top 5)")
     top = cap.top(5)[0]
@@ -69,6 +85,8 @@ fig = plots.fingerprint(cap.fingerprint(), cap.block_names)
 st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
 
 st.subheader(f"z and s in {block}")
+if block in health and not health[block].healthy:
+    st.warning(f"{block} {health[block].describe()}, measured on {stats.total:,} pictures.", icon=":material/horizontal_rule:")
 sort = st.toggle("Sort channels by value", key="sort_bars")
 pred = int(cap.predicted()[0])
 reference = None
@@ -87,12 +105,16 @@ order = np.argsort(-s)
 channels = list(dict.fromkeys([*order[:k].tolist(), *order[-k:].tolist()]))
 u, scaled = cap.inputs[block][0], cap.outputs[block][0]
 st.plotly_chart(plots.channel_maps(u[channels], scaled[channels], channels, s), config=common.PLOTLY_CONFIG, width="stretch")
+spread = float(s.max() - s.min())
+fade = ("Weakly excited channels fade." if spread >= 0.2 else
+        f"Here s only ranges from {s.min():.2f} to {s.max():.2f}: the scale multiplies every map by nearly the same "
+        "factor, so no channel fades against the others.")
 st.caption(f"Top row: feature maps u_c of the {k} most excited and {k} least excited channels of {block}; bottom row: "
-           "the same maps after the scale, s_c · u_c, on the same colour scale. Weakly excited channels fade.")
+           f"the same maps after the scale, s_c · u_c, on the same colour scale. {fade}")
 
 st.subheader("Against the class")
 if reference is None:
-    st.info("No statistics for this model: compute them on the Class patterns page to compare with a class mean.")
+    st.info("No statistics of these weights: compute them on the Class patterns page to compare with a class mean.")
 else:
     diff = s - reference
     st.plotly_chart(plots.vector_bars(diff, f"s − mean s of '{model.class_names[pred]}' ({block})", sort=sort,
@@ -103,8 +125,8 @@ else:
 st.subheader("Downloads")
 d1, d2, d3 = st.columns(3)
 # Files are made only when a button is pressed (callables), never on every rerun.
-d1.download_button("z and s (CSV)", lambda: common.csv_of(cap), file_name="excitation.csv", mime="text/csv", on_click="ignore")
-d2.download_button("z, s and logits (NPZ)", lambda: common.npz_of(cap), file_name="excitation.npz",
+d1.download_button("z and s (CSV)", lambda: cap.csv([name]), file_name="excitation.csv", mime="text/csv", on_click="ignore")
+d2.download_button("z, s and logits (NPZ)", lambda: cap.npz([name]), file_name="excitation.npz",
                    mime="application/octet-stream", on_click="ignore")
 d3.download_button("Fingerprint figure (PNG)", lambda: plots.fingerprint_static(cap.fingerprint(), cap.block_names),
                    file_name="fingerprint.png", mime="image/png", on_click="ignore")

@@ -147,3 +147,18 @@ def cost(model: LoadedModel, reduction: float | None = None) -> CostReport:
         model.label, r, model.input_size, total_params - se_params_built + se_params, se_params,
         base_flops + se_flops, se_flops, rows, stages,
     )
+
+
+def downsampling_convolution(net: nn.Module) -> str | None:
+    """Where a bottleneck network's residual blocks put their stride 2: ``"3x3"`` (ResNet v1.5,
+    torchvision's and timm's ResNets), ``"1x1"`` (the original ResNet and the paper's SE-ResNets,
+    timm's ``legacy_`` models), or None for other designs. The 3x3 placement computes the 3x3
+    convolution at full resolution and costs about 0.23 GFLOPs more in a ResNet-50 at 224."""
+    for m in net.modules():
+        c1, c2 = getattr(m, "conv1", None), getattr(m, "conv2", None)
+        if isinstance(c1, nn.Conv2d) and isinstance(c2, nn.Conv2d) and isinstance(getattr(m, "conv3", None), nn.Conv2d):
+            if c1.stride[0] > 1 and c1.kernel_size[0] == 1:
+                return "1x1"
+            if c2.stride[0] > 1 and c2.kernel_size[0] == 3:
+                return "3x3"
+    return None

@@ -323,3 +323,14 @@ def archive_bytes(data: bytes, name: str, workdir: Path) -> LabelledPictures:
     unpack_archive(archive, target)
     archive.unlink()
     return image_folder(target, origin=name, checksum=hashlib.sha256(data).hexdigest())
+
+
+def cifar10_test_source() -> str:
+    """Where the CIFAR-10 test split is read from: ``SENET_VIZ_CIFAR10_TEST`` (a folder or
+    archive), else the JPEG archive beside the checkout (``../shared/datasets/cifar10``), else
+    torchvision's download (``cifar10:test``)."""
+    configured = os.environ.get("SENET_VIZ_CIFAR10_TEST", "").strip()
+    if configured:
+        return configured
+    beside = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10" / "test.tar.gz"
+    return str(beside) if beside.is_file() else "cifar10:test"

@@ -140,3 +140,71 @@ def walkthrough(model: LoadedModel, image, block_name: str, *, channels: list[in
             "s*U": float(np.abs(scaled - out).max()),
         },
     )
+
+
+@dataclass(frozen=True)
+class UOrigin:
+    """Where U, the SE block's input, comes from (Eq. 1's F_tr for this block)."""
+
+    parent: str  # dotted path of the module that computes U and calls the SE block
+    parent_type: str
+    x_shape: tuple[int, ...]  # X, the input of that module, (C', H', W')
+    text: str  # one paragraph for the Equations page
+
+
+def _parent_inputs(model: LoadedModel) -> dict[str, tuple[int, ...]]:
+    """Input shape (C, H, W) of each SE block's parent module, from one probe forward (once per model)."""
+    shapes = getattr(model, "_parent_inputs", None)
+    if shapes is not None:
+        return shapes
+    with model.lock:
+        shapes = getattr(model, "_parent_inputs", None)
+        if shapes is None:
+            modules = dict(model.net.named_modules())
+            shapes = {}
+
+            def record(path: str):
+                def hook(module, args) -> None:
+                    shapes.setdefault(path, tuple(args[0].shape[1:]))
+                return hook
+
+            handles = [modules[b.path.rpartition(".")[0]].register_forward_pre_hook(record(b.path.rpartition(".")[0]))
+                       for b in model.blocks]
+            try:
+                with torch.inference_mode():
+                    model.net(torch.zeros((1, *model.input_size), device=model.device))
+            finally:
+                for h in handles:
+                    h.remove()
+            model._parent_inputs = shapes
+    return shapes
+
+
+def u_origin(model: LoadedModel, block_name: str) -> UOrigin:
+    """What computes U for this block, said from the network's own modules: the paper's Eq. 1
+    writes F_tr as one convolution of the picture X, but in a residual network U is the
+    residual branch of the block, applied to that block's input (the previous block's output)."""
+    from .models.cifar_resnet import BasicBlock
+
+    block = model.block(block_name)
+    parent_path = block.path.rpartition(".")[0]
+    modules = dict(model.net.named_modules())
+    parent = modules[parent_path]
+    x_shape = _parent_inputs(model).get(parent_path, tuple(model.input_size))
+    shape = "×".join(str(v) for v in x_shape)
+    u_shape = f"{block.channels}×{block.resolution[0]}×{block.resolution[1]}"
+    if isinstance(parent, BasicBlock):
+        order = [p for p, m in model.net.named_modules() if isinstance(m, BasicBlock)]
+        index = order.index(parent_path)
+        source = ("the stem's output (conv1, BatchNorm and ReLU of the 3×32×32 picture)" if index == 0
+                  else f"the output of the previous residual block, {order[index - 1]}")
+        stride = parent.conv1.stride[0]
+        text = (f"U = BN₂(conv₂(ReLU(BN₁(conv₁(X))))): the residual branch of block {parent_path}, two 3×3 convolutions"
+                + (f" (the first with stride {stride}, which halves H and W)" if stride > 1 else "")
+                + f". X ({shape}) is {source}, not the picture. U is {u_shape}; after the scale, s·U is added to "
+                "the block's shortcut and passed through a ReLU. Eq. 1's single convolution stands for this branch.")
+    else:
+        text = (f"U is computed inside {parent_path} ({type(parent).__name__}) from that module's input X ({shape}); "
+                f"in a residual network this is the residual branch, whose input is the previous block's output. "
+                f"U is {u_shape}. Eq. 1's single convolution stands for this branch.")
+    return UOrigin(parent_path, type(parent).__name__, x_shape, text)

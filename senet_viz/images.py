@@ -92,3 +92,32 @@ def load_image(
         raise ImageError(f"{label}: too many pixels (decompression bomb)") from None
     except Exception as exc:  # noqa: BLE001 - truncated or corrupt data
         raise ImageError(f"{label}: truncated or corrupt picture ({exc})") from None
+
+
+def _normalisation(preprocess) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """The (mean, std) a preprocessing normalises with: the project's CIFAR one, a torchvision
+    weights transform, or a Normalize inside a Compose (timm); None if none is found."""
+    from .models.project import CIFAR_MEAN, CIFAR_STD, cifar_preprocess
+
+    if preprocess is cifar_preprocess:
+        return CIFAR_MEAN, CIFAR_STD
+    for t in [preprocess, *getattr(preprocess, "transforms", [])]:
+        if hasattr(t, "mean") and hasattr(t, "std"):
+            return tuple(float(v) for v in t.mean), tuple(float(v) for v in t.std)
+    return None
+
+
+def model_view(preprocess, img: Image.Image) -> Image.Image:
+    """The picture as the network receives it: ``preprocess`` applied (resize, crop), then its
+    normalisation undone so the tensor shows as colours. Without a known normalisation the
+    tensor is stretched to [0, 255]."""
+    import numpy as np
+
+    x = preprocess(img).detach().float().cpu().numpy()  # (3, H, W)
+    norm = _normalisation(preprocess)
+    if norm is not None:
+        mean, std = (np.array(v, dtype=np.float32)[:, None, None] for v in norm)
+        x = x * std + mean
+    else:
+        x = (x - x.min()) / max(float(x.max() - x.min()), 1e-12)
+    return Image.fromarray((np.clip(x, 0, 1) * 255).round().astype(np.uint8).transpose(1, 2, 0), "RGB")

@@ -238,11 +238,16 @@ def module_diagram(kind: str = "resnet") -> go.Figure:
         fig.add_annotation(x=1, y=y, text=text, showarrow=False)
         if i:
             fig.add_annotation(x=1, y=y + 0.35, ax=1, ay=y + 0.65, xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2)
+    # U itself reaches the scale, which multiplies it by s (Eq. 4): the path that skips the gate
+    scale = steps.index("Scale")
+    fig.add_annotation(x=-0.05, y=-scale, ax=-0.05, ay=-1, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                       arrowhead=2, arrowcolor="#1565c0", arrowwidth=2, name="U to scale")
+    fig.add_annotation(x=-0.35, y=-(scale + 1) / 2, text="U (H×W×C)", showarrow=False, font={"color": "#1565c0"}, textangle=-90)
     if kind == "resnet":
         fig.add_annotation(x=2.05, y=-8, ax=2.05, ay=0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
-                           arrowhead=2, arrowcolor="#2e7d32")
+                           arrowhead=2, arrowcolor="#2e7d32", name="identity")
         fig.add_annotation(x=2.6, y=-4, text="identity", showarrow=False, font={"color": "#2e7d32"}, textangle=-90)
-    fig.update_xaxes(visible=False, range=[-0.3, 3])
+    fig.update_xaxes(visible=False, range=[-0.6, 3])
     fig.update_yaxes(visible=False, range=[-len(steps) + 0.4, 0.6])
     fig.update_layout(title="SE-ResNet module" if kind == "resnet" else "SE-Inception module", height=520,
                       margin={"t": 40, "b": 10, "l": 10, "r": 10}, plot_bgcolor="white")

@@ -57,3 +57,35 @@ def test_shipped_ablation():
     assert res["n"] == 10_000 and {"none", "off: all", "mean: all"} <= set(res["top1"])
     card = json.loads(card_file("se_resnet20_cifar10").read_text())
     assert res["top1"]["none"] == pytest.approx(card["test"]["top1"], abs=3e-4)  # float order may flip a picture or two
+
+
+def test_every_artefact_names_the_weights_it_was_made_with():
+    from senet_viz.data import sha256_file
+    from senet_viz.stats import load_stats
+
+    for name in SHIPPED:
+        digest = sha256_file(weights_file(name))
+        assert json.loads(card_file(name).read_text())["weights_sha256"] == digest
+    digest = sha256_file(weights_file("se_resnet20_cifar10"))
+    assert load_stats(ASSETS / "stats" / "se_resnet20_cifar10-cifar10-test.npz").meta["weights_sha256"] == digest
+    assert json.loads((ASSETS / "ablation" / "se_resnet20_cifar10-cifar10-test.json").read_text())["weights_sha256"] == digest
+
+
+def test_every_se_block_of_the_shipped_model_responds_to_the_picture():
+    """The liveness guard: on 20 test pictures of each class, every SE block's s varies across
+    pictures (or saturates near 1) and at least half of its hidden units are live. A retrain
+    that lets weight decay kill the SE layers again fails here."""
+    if not (CIFAR / "test.tar.gz").is_file():
+        pytest.skip("the CIFAR-10 archives are not in ../shared")
+    from senet_viz.capture import capture
+    from senet_viz.data import open_source
+    from senet_viz.health import health
+    from senet_viz.models import load_model
+
+    model = load_model("se_resnet20_cifar10", device="cpu")
+    source = open_source(CIFAR / "test.tar.gz").limit_per_class(20)
+    cap = capture(model, [source[i][0] for i in range(len(source))])
+    report = health(model.blocks, cap.squeeze, cap.excitation)
+    assert [h.name for h in report] == [b.name for b in model.blocks]
+    for h in report:
+        assert h.healthy and (h.s_std >= 0.03 or h.state == "saturated") and h.live_share >= 0.5, h
