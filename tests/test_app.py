@@ -78,10 +78,10 @@ def test_inspect_uploads(app):
     up = _uploader(app, "uploads")
     up.upload("one.png", _png(1)).upload("two.png", _png(2)).run()
     _ok(app)
-    assert app.selectbox(key="upload_pick").options == ["one.png", "two.png"]
+    assert app.selectbox(key="upload_pick").options == ["1. one.png", "2. two.png"]
     app.selectbox(key="upload_pick").set_value(1).run()
     _ok(app)
-    assert app.session_state["picture"][0] == "two.png"
+    assert app.session_state["picture"][0] == "2. two.png"
     _uploader(app, "uploads").clear().upload("broken.png", b"\x89PNG\r\n\x1a\nnot really").run()
     assert not app.exception and len(app.error) == 1 and "broken.png: not a readable picture" in _text(app.error[0])
     _uploader(app, "uploads").clear().run()

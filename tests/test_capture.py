@@ -223,3 +223,18 @@ def test_maps_are_bounded_by_a_memory_budget(se20, monkeypatch):
     capture(se20, [random_picture(0)], maps=["SE_4_3"])  # 2 x 64 x 8 x 8 floats fit
     with pytest.raises(SenetVizError, match="MiB"):
         capture(se20, [random_picture(i) for i in range(4)], maps=["SE_2_1"])
+
+
+def test_a_capture_serialises_its_numbers_exactly(se20):
+    import csv
+    import io
+
+    cap = capture(se20, [random_picture(1), random_picture(2)])
+    rows = list(csv.DictReader(io.StringIO(cap.csv(["a, b.png", "c.png"]).decode())))
+    assert len(rows) == 2 * sum(b.channels for b in se20.blocks)
+    row = next(r for r in rows if r["picture"] == "c.png" and r["block"] == "SE_4_3" and r["channel"] == "5")
+    assert float(row["s"]) == pytest.approx(float(cap.excitation["SE_4_3"][1, 5]), rel=1e-7)
+    assert {r["picture"] for r in rows} == {"a, b.png", "c.png"}
+    with np.load(io.BytesIO(cap.npz(["a", "c"]))) as f:
+        np.testing.assert_array_equal(f["squeeze/SE_2_1"], cap.squeeze["SE_2_1"])
+        assert list(f["pictures"]) == ["a", "c"] and f["logits"].shape == (2, 10)

@@ -158,3 +158,31 @@ def test_an_interrupted_write_leaves_no_half_written_file(tmp_path, monkeypatch)
         st.save(target)
     assert target.read_bytes() == before  # the earlier complete file is untouched
     assert [p.name for p in tmp_path.iterdir()] == ["stats.npz"]  # no temporary left behind
+
+
+def test_hidden_unit_sums_give_the_health_of_each_block(tmp_path):
+    acc = Accumulator({"SE_2_1": 2, "SE_3_1": 2}, 2, hidden={"SE_2_1": 3, "SE_3_1": 2})
+    s = torch.tensor([[0.2, 0.8], [0.4, 0.6], [0.5, 0.5], [0.5, 0.5]])
+    acc.add(torch.tensor([0, 0, 1, 1]), {"SE_2_1": s, "SE_3_1": s}, {"SE_2_1": s, "SE_3_1": torch.full_like(s, 0.5)})
+    # unit 0 fires on every picture and varies; unit 1 is dead; unit 2 fires once (25% of the pictures)
+    h = torch.tensor([[1.0, 0.0, 0.0], [2.0, 0.0, 0.0], [3.0, 0.0, 0.5], [4.0, 0.0, 0.0]])
+    acc.add_hidden({"SE_2_1": h, "SE_3_1": torch.zeros(4, 2)})
+    st = acc.result(["a", "b"])
+    first, second = st.health()
+    assert (first.hidden, first.live) == (3, 2) and first.pictures == 4
+    assert first.s_std == pytest.approx(float(s.double().std(0, unbiased=False).mean()))
+    assert second.live == 0 and second.s_std == 0.0 and second.state == "constant"
+    again = load_stats(st.save(tmp_path / "h.npz"))
+    assert again.health() == st.health()
+    merged = st.merge(st)
+    assert merged.health()[0].live == 2 and merged.health()[0].pictures == 8
+    rows = st.summary()
+    assert rows[0]["live_hidden"] == 2 and rows[1]["live_hidden"] == 0 and rows[1]["s_std"] == 0.0
+
+
+def test_statistics_without_hidden_sums_still_load(tmp_path):
+    acc = _acc()
+    y, z, s = _batch(np.random.default_rng(3), 10, 3, {"SE_2_1": 4, "SE_3_1": 6})
+    acc.add(y, z, s)
+    st = load_stats(acc.result(["a", "b", "c"]).save(tmp_path / "old.npz"))
+    assert st.health() == [] and st.summary()[0]["live_hidden"] is None
