@@ -58,6 +58,7 @@ def home() -> None:
         st.caption(f"Weights: {common.plain(model.weights)}")
     st.subheader("Where to go next")
     st.page_link(PAGES["inspect"], label="Inspect: a picture's z and s in every block, and channel reweighting", icon=":material/image_search:")
+    st.page_link(PAGES["compare"], label="Compare: two pictures, a picture and a class, or SE and its twin", icon=":material/compare:")
     st.page_link(PAGES["patterns"], label="Class patterns: the paper's excitation figure for this model", icon=":material/insights:")
     st.page_link(PAGES["equations"], label="Equations: Eqs. 1-5 step by step with live numbers", icon=":material/function:")
     st.page_link(PAGES["cost"], label="Architecture & cost: parameters, FLOPs and the reduction ratio r", icon=":material/account_tree:")
@@ -67,6 +68,7 @@ def home() -> None:
 PAGES = {
     "home": st.Page(home, title="Home", icon=":material/home:", default=True),
     "inspect": st.Page("pages/inspect.py", title="Inspect", icon=":material/image_search:"),
+    "compare": st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
     "patterns": st.Page("pages/class_patterns.py", title="Class patterns", icon=":material/insights:"),
     "equations": st.Page("pages/equations.py", title="Equations", icon=":material/function:"),
     "cost": st.Page("pages/architecture.py", title="Architecture & cost", icon=":material/account_tree:"),

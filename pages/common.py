@@ -166,13 +166,65 @@ def decode(data: bytes, name: str):
         return None, f"{name}: {exc}".replace("picture: ", "")
 
 
-@st.cache_data(max_entries=8)
+@st.cache_resource(show_spinner="Opening the CIFAR-10 test split…")
+def test_split():
+    """The CIFAR-10 test split (``senet_viz.data.cifar10_test_source``), or None where it cannot be had."""
+    from senet_viz.data import cifar10_test_source, open_source
+
+    try:
+        return open_source(cifar10_test_source())
+    except SenetVizError:
+        return None
+
+
+def test_picture_index(cls: str, k: int = 0) -> int | None:
+    """Index of the k-th test picture of class ``cls`` in file order (test/<class>/NNNN.jpg)."""
+    source = test_split()
+    if source is None or cls not in source.class_names:
+        return None
+    label = source.class_names.index(cls)
+    found = [i for i, y in enumerate(source.labels) if y == label]
+    return found[k] if 0 <= k < len(found) else None
+
+
+def gallery_keys() -> list[str]:
+    """The scikit-image photos, then the first test picture of each CIFAR-10 class ("cifar-<class>")
+    where the test split is available."""
+    source = test_split()
+    return list(GALLERY) + ([f"cifar-{c}" for c in source.class_names] if source is not None else [])
+
+
+@st.cache_data(max_entries=32)
 def gallery_bytes(key: str) -> bytes:
-    import skimage.data
     from PIL import Image
 
     buf = io.BytesIO()
+    if key.startswith("cifar-"):
+        index = test_picture_index(key.removeprefix("cifar-"))
+        if index is None:
+            key = "cat"
+        else:
+            test_split()[index][0].save(buf, "PNG")
+            return buf.getvalue()
+    import skimage.data
+
     Image.fromarray(getattr(skimage.data, GALLERY[key])()).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def gallery_caption(key: str, cifar_model: bool) -> str:
+    """A gallery entry's label; for a CIFAR model, whether the photo has a CIFAR class at all."""
+    if key.startswith("cifar-"):
+        return f"{key.removeprefix('cifar-')} (CIFAR test picture)"
+    if not cifar_model:
+        return key
+    return f"{key} (CIFAR class: {GALLERY_CIFAR[key]})" if key in GALLERY_CIFAR else f"{key} (no CIFAR class)"
+
+
+def image_bytes(img) -> bytes:
+    """A PIL picture as PNG bytes (what the capture cache keys on)."""
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
     return buf.getvalue()
 
 
@@ -210,7 +262,7 @@ def picture_or_default() -> tuple[str, bytes]:
     pic = current_picture()
     if pic is None:
         key = st.query_params.get("picture", "cat")
-        key = key if key in GALLERY else "cat"
+        key = key if key in gallery_keys() else "cat"
         set_picture(f"gallery: {key}", gallery_bytes(key), key=key)
         pic = current_picture()
     source = st.session_state.get("picture_source", "gallery")

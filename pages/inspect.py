@@ -7,6 +7,7 @@ import streamlit as st
 
 from pages import common
 from senet_viz import plots
+from senet_viz.capture import capture
 from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.images import model_view
 
@@ -19,20 +20,16 @@ common.link_note()
 cifar_model = model.class_names == list(CIFAR10_CLASSES)
 gallery_tab, upload_tab, camera_tab = st.tabs(["Gallery", "Upload", "Camera"])
 with gallery_tab:
-    keys = list(common.GALLERY)
+    keys = common.gallery_keys()
     wanted = st.query_params.get("picture", "cat")
 
     def use_gallery() -> None:
         key = st.session_state.gallery_choice
         common.set_picture(f"gallery: {key}", common.gallery_bytes(key), key=key)
 
-    def gallery_label(key: str) -> str:
-        if not cifar_model:
-            return key
-        return f"{key} (CIFAR class: {common.GALLERY_CIFAR[key]})" if key in common.GALLERY_CIFAR else f"{key} (no CIFAR class)"
-
-    choice = st.radio("Sample pictures (from scikit-image)", keys, index=keys.index(wanted) if wanted in keys else 0,
-                      horizontal=True, key="gallery_choice", on_change=use_gallery, format_func=gallery_label)
+    choice = st.radio("Sample pictures (scikit-image photos; the first CIFAR-10 test picture of each class)", keys,
+                      index=keys.index(wanted) if wanted in keys else 0, horizontal=True, key="gallery_choice",
+                      on_change=use_gallery, format_func=lambda key: common.gallery_caption(key, cifar_model))
     if cifar_model:
         st.caption(f"{model.name} knows only the 10 CIFAR-10 classes: a picture of anything else (coffee, a rocket, an "
                    "astronaut) still gets one of them, so its top class is wrong by construction.")
@@ -116,6 +113,10 @@ st.subheader("Against the class")
 if reference is None:
     st.info("No statistics of these weights: compute them on the Class patterns page to compare with a class mean.")
 else:
+    k_pred = stats.class_names.index(model.class_names[pred])
+    st.plotly_chart(plots.band_bars(s, reference, stats.excitation_std(block)[k_pred],
+                                    f"s against class '{model.class_names[pred]}' ({block})"),
+                    config=common.PLOTLY_CONFIG, width="stretch")
     diff = s - reference
     st.plotly_chart(plots.vector_bars(diff, f"s − mean s of '{model.class_names[pred]}' ({block})", sort=sort,
                                       value_name="difference"), config=common.PLOTLY_CONFIG, width="stretch")
@@ -130,4 +131,18 @@ d2.download_button("z, s and logits (NPZ)", lambda: cap.npz([name]), file_name="
                    mime="application/octet-stream", on_click="ignore")
 d3.download_button("Fingerprint figure (PNG)", lambda: plots.fingerprint_static(cap.fingerprint(), cap.block_names),
                    file_name="fingerprint.png", mime="image/png", on_click="ignore")
+if files and len(files) > 1:
+    @st.cache_data(max_entries=8, show_spinner="Capturing every uploaded picture…")
+    def batch_csv(_model, key, digests: tuple[str, ...], _files) -> bytes | None:
+        pictures = [common.decode(f.getvalue(), f.name)[0] for f in _files]
+        if any(p is None for p in pictures):
+            return None
+        return capture(_model, pictures).csv([f"{i + 1}. {f.name}" for i, f in enumerate(_files)])
+
+    data_all = batch_csv(model, common.model_key(model), tuple(common.picture_hash(f.getvalue()) for f in files), files)
+    if data_all is None:
+        st.caption("A picture among the uploads cannot be read, so there is no batch export.")
+    else:
+        st.download_button(f"z and s of all {len(files)} uploaded pictures (CSV, one row per picture, block and channel)",
+                           data_all, file_name="excitation-batch.csv", mime="text/csv", on_click="ignore")
 st.caption("Each chart's camera button saves it as PNG.")

@@ -300,3 +300,71 @@ def fingerprint_static(matrix: np.ndarray, blocks: list[str], fmt: str = "png") 
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=150)
     return buf.getvalue()
+
+
+def divergence_chart(names: list[str], cosine: list[float], mean_abs: list[float], title: str = "") -> go.Figure:
+    """Per block, how far two pictures' excitations lie apart: mean |s_a - s_b| and 1 - cosine."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(x=names, y=mean_abs, name="mean |s_a − s_b|", marker_color=PALETTE[0]), secondary_y=False)
+    fig.add_trace(go.Scatter(x=names, y=cosine, name="1 − cosine(s_a, s_b)", mode="lines+markers",
+                             line={"color": PALETTE[1]}), secondary_y=True)
+    fig.update_yaxes(title_text="mean |s_a − s_b|", secondary_y=False, rangemode="tozero")
+    fig.update_yaxes(title_text="1 − cosine", secondary_y=True, rangemode="tozero")
+    fig.update_layout(title=label(title), height=340, margin={"t": 50, "b": 40}, xaxis_title="SE block (input → output)",
+                      legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def pair_lines(sa: np.ndarray, sb: np.ndarray, labels: tuple[str, str], marked: list[int], title: str = "") -> go.Figure:
+    """s of two pictures over the channels of one block, the most different channels marked."""
+    x = np.arange(len(sa))
+    fig = go.Figure([
+        go.Scatter(x=x, y=sa, mode="lines+markers", name=label(labels[0]), line={"color": PALETTE[0]}, marker={"size": 4}),
+        go.Scatter(x=x, y=sb, mode="lines+markers", name=label(labels[1]), line={"color": PALETTE[3]}, marker={"size": 4}),
+    ])
+    for c in marked:
+        fig.add_vline(x=c, line={"color": "#9e9e9e", "dash": "dot"})
+    fig.add_trace(go.Scatter(x=marked, y=[max(sa[c], sb[c]) for c in marked], mode="markers+text", name="most different",
+                             text=[str(c) for c in marked], textposition="top center",
+                             marker={"symbol": "triangle-down", "size": 10, "color": "#424242"}))
+    fig.update_layout(title=label(title), height=340, xaxis_title="channel", yaxis_title="s", margin={"t": 50, "b": 40},
+                      legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def band_bars(s: np.ndarray, mean: np.ndarray, std: np.ndarray, title: str = "", name: str = "this picture") -> go.Figure:
+    """s of one picture over the channels, beside a class mean with its within-class ±1 std band."""
+    x = np.arange(len(s))
+    fig = go.Figure([
+        go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([mean + std, (mean - std)[::-1]]), fill="toself",
+                   fillcolor="rgba(120,120,120,0.25)", line={"width": 0}, name="class mean ± std (within class)",
+                   hoverinfo="skip"),
+        go.Scatter(x=x, y=mean, mode="lines", name="class mean", line={"color": MEAN_COLOUR}),
+        go.Bar(x=x, y=s, name=label(name), marker_color=PALETTE[0], opacity=0.75),
+    ])
+    fig.update_layout(title=label(title), height=300, xaxis_title="channel", yaxis_title="s", margin={"t": 50, "b": 40},
+                      legend={"orientation": "h", "y": -0.3})
+    return fig
+
+
+def comparison_static(names: list[str], mean_abs: list[float], sa: np.ndarray, sb: np.ndarray, block: str,
+                      labels: tuple[str, str], marked: list[int], title: str, fmt: str = "png") -> bytes:
+    """The comparison as one static figure with a title (matplotlib, no pyplot state)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 6.5), layout="constrained")
+    top, bottom = fig.subplots(2, 1)
+    top.bar(names, mean_abs, color=PALETTE[0])
+    top.set_ylabel("mean |s_a − s_b|")
+    top.set_xlabel("SE block")
+    bottom.plot(sa, "-o", ms=2, color=PALETTE[0], label=labels[0])
+    bottom.plot(sb, "-o", ms=2, color=PALETTE[3], label=labels[1])
+    for c in marked:
+        bottom.axvline(c, color="#9e9e9e", ls=":")
+    bottom.set_xlabel(f"channel of {block}")
+    bottom.set_ylabel("s")
+    bottom.legend()
+    fig.suptitle(title)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=150)
+    return buf.getvalue()

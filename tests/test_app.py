@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT, random_picture
 from streamlit.testing.v1 import AppTest
 
-PAGES = ["pages/inspect.py", "pages/class_patterns.py", "pages/equations.py", "pages/architecture.py", "pages/ablation.py"]
+PAGES = ["pages/inspect.py", "pages/compare.py", "pages/class_patterns.py", "pages/equations.py", "pages/architecture.py", "pages/ablation.py"]
 
 
 def _app(**query) -> AppTest:
