@@ -89,3 +89,50 @@ def test_a_non_picture_upload_is_one_error_line(browser_page, tmp_path):
         raise
 
 
+
+
+def test_compare_opens_compared_and_its_link_restores_it_in_a_fresh_context(browser_page):
+    url, page, errors, _ = browser_page
+    try:
+        page.goto(url)
+        wait_rendered(page)
+        assert page.locator("[data-testid='stSidebarNav'] >> text=Compare").count() >= 1
+        page.goto(f"{url}/compare")
+        wait_rendered(page)
+        page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+        assert page.locator("[data-testid='stImage']").count() >= 4  # two pictures and their model's-eye views
+        assert page.locator("[data-testid='stException']").count() == 0 and not errors
+        # choose another picture A and block, then open the copied link in a fresh browser context
+        page.goto(f"{url}/compare?mode=pictures&a=gallery:rocket&b=gallery:coffee&block=SE_3_1")
+        wait_rendered(page)
+        page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+        link = page.url
+        fresh = page.context.browser.new_context(viewport={"width": 1300, "height": 900})
+        other = fresh.new_page()
+        other.goto(link)
+        wait_rendered(other)
+        other.wait_for_selector(".js-plotly-plot", timeout=60_000)
+        captions = other.locator("[data-testid='stImageCaption'], [data-testid='stCaptionContainer']").all_inner_texts()
+        assert any("rocket" in c for c in captions) and any("coffee" in c for c in captions), captions
+        assert "block=SE_3_1" in other.url and other.locator("[data-testid='stException']").count() == 0
+        fresh.close()
+    except Exception:
+        _shot_on_failure(page, "compare")
+        raise
+
+
+def test_an_equations_link_restores_picture_and_step_in_a_fresh_context(browser_page):
+    url, page, errors, _ = browser_page
+    try:
+        page.goto(f"{url}/equations?picture=rocket&step=3&block=SE_4_3")
+        wait_rendered(page)
+        fresh = page.context.browser.new_context()
+        other = fresh.new_page()
+        other.goto(page.url)
+        wait_rendered(other)
+        other.wait_for_selector("text=Step 3 of 8", timeout=60_000)
+        assert other.locator("text=gallery: rocket").count() >= 1 or "rocket" in other.inner_text("[data-testid='stMain']")
+        fresh.close()
+    except Exception:
+        _shot_on_failure(page, "equations-link")
+        raise
