@@ -16,7 +16,7 @@ def test_hidden_width_rounds_down_with_a_floor():
 @pytest.mark.parametrize("gate", ["sigmoid", "tanh", "relu"])
 def test_block_follows_equations_2_to_4(squeeze, gate):
     torch.manual_seed(0)
-    block = SEBlock(32, 8, squeeze=squeeze, gate=gate).eval()
+    block = SEBlock(32, 2, squeeze=squeeze, gate=gate).eval()
     u = torch.randn(3, 32, 5, 7)
     z = u.mean(dim=(2, 3)) if squeeze == "avg" else u.amax(dim=(2, 3))
     a = torch.relu(z @ block.fc1.weight.T + block.fc1.bias) @ block.fc2.weight.T + block.fc2.bias
@@ -24,7 +24,7 @@ def test_block_follows_equations_2_to_4(squeeze, gate):
     torch.testing.assert_close(block.squeeze(u), z)
     torch.testing.assert_close(block.excite(z), s)
     torch.testing.assert_close(block(u), u * s[:, :, None, None])
-    assert block.fc1.weight.shape == (4, 32) and block.fc2.weight.shape == (32, 4)
+    assert block.fc1.weight.shape == (16, 32) and block.fc2.weight.shape == (32, 16)
 
 
 def test_bad_arguments_are_refused():
