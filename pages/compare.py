@@ -93,6 +93,17 @@ def show(column, name: str, data: bytes):
         return picture, cap
 
 
+def one_picture():
+    """A narrow column with one picture's picker beside a wide one; stops the page until there is a picture."""
+    left, right = st.columns([1, 2])
+    with left:
+        st.subheader("Picture")
+        pic = picture_picker("a")
+    if pic is None:
+        st.stop()
+    return left, right, pic
+
+
 if cifar_model:
     st.caption(f"{model.name} knows only the 10 CIFAR-10 classes: photos of anything else still get one of them.")
 
@@ -137,12 +148,7 @@ if mode == "pictures":
 
 elif mode == "class":
     stats = common.matching_stats(model)
-    left, right = st.columns([1, 2])
-    with left:
-        st.subheader("Picture")
-        pic = picture_picker("a")
-    if pic is None:
-        st.stop()
+    left, right, pic = one_picture()
     picture, cap = show(left, *pic)
     if cap is None:
         st.stop()
@@ -160,8 +166,8 @@ elif mode == "class":
         k = classes.index(cls)
         dist = [float(np.abs(cap.excitation[b][0] - stats.excitation_mean(b)[k]).mean()) for b in stats.blocks]
         within = [float(stats.excitation_std(b)[k].mean()) for b in stats.blocks]
-        st.plotly_chart(plots.divergence_chart(stats.blocks, within, dist,
-                                               f"{pic[0]} against the class '{cls}'"),
+        st.plotly_chart(plots.divergence_chart(stats.blocks, within, dist, f"{pic[0]} against the class '{cls}'",
+                                               bar_name="mean |s − class mean|", line_name="within-class std"),
                         config=common.PLOTLY_CONFIG, width="stretch")
         st.caption("Bars: mean |s − class mean| per block; line (right axis): the class's own mean within-class std, "
                    "the spread a typical picture of the class shows.")
@@ -184,12 +190,7 @@ else:
     except SenetVizError as exc:
         common.error(str(exc))
         st.stop()
-    left, right = st.columns([1, 2])
-    with left:
-        st.subheader("Picture")
-        pic = picture_picker("a")
-    if pic is None:
-        st.stop()
+    left, right, pic = one_picture()
     picture, problem = common.decode(pic[1], pic[0])
     if problem:
         common.error(problem)

@@ -302,14 +302,16 @@ def fingerprint_static(matrix: np.ndarray, blocks: list[str], fmt: str = "png") 
     return buf.getvalue()
 
 
-def divergence_chart(names: list[str], cosine: list[float], mean_abs: list[float], title: str = "") -> go.Figure:
-    """Per block, how far two pictures' excitations lie apart: mean |s_a - s_b| and 1 - cosine."""
+def divergence_chart(names: list[str], line: list[float], bars: list[float], title: str = "", *,
+                     bar_name: str = "mean |s_a − s_b|", line_name: str = "1 − cosine(s_a, s_b)") -> go.Figure:
+    """Per block, how far two excitations lie apart: bars (mean |s_a - s_b|) and a line on its own
+    axis (1 - cosine, or another per-block figure named by ``line_name``)."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Bar(x=names, y=mean_abs, name="mean |s_a − s_b|", marker_color=PALETTE[0]), secondary_y=False)
-    fig.add_trace(go.Scatter(x=names, y=cosine, name="1 − cosine(s_a, s_b)", mode="lines+markers",
+    fig.add_trace(go.Bar(x=names, y=bars, name=bar_name, marker_color=PALETTE[0]), secondary_y=False)
+    fig.add_trace(go.Scatter(x=names, y=line, name=line_name, mode="lines+markers",
                              line={"color": PALETTE[1]}), secondary_y=True)
-    fig.update_yaxes(title_text="mean |s_a − s_b|", secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(title_text="1 − cosine", secondary_y=True, rangemode="tozero")
+    fig.update_yaxes(title_text=bar_name, secondary_y=False, rangemode="tozero")
+    fig.update_yaxes(title_text=line_name, secondary_y=True, rangemode="tozero")
     fig.update_layout(title=label(title), height=340, margin={"t": 50, "b": 40}, xaxis_title="SE block (input → output)",
                       legend={"orientation": "h", "y": -0.25})
     return fig

@@ -6,37 +6,18 @@ import io
 import zipfile
 
 import pytest
-from conftest import ROOT, random_picture
+from app_support import assert_ok, png, run_app, uploader
 from streamlit.testing.v1 import AppTest
 
 PAGES = ["pages/inspect.py", "pages/compare.py", "pages/class_patterns.py", "pages/equations.py", "pages/architecture.py", "pages/ablation.py"]
 
 
-def _app(**query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+_app, _ok, _png, _uploader = run_app, assert_ok, png, uploader
 
 
 def _text(element) -> str:
     """An element's text as shown (markdown escapes removed)."""
     return element.value.replace("\\", "")
-
-
-def _png(seed: int = 0, size=(64, 48)) -> bytes:
-    buf = io.BytesIO()
-    random_picture(seed, size).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _uploader(at: AppTest, key: str):
-    return next(u for u in at.get("file_uploader") if u.key == key)
 
 
 @pytest.fixture(scope="module")

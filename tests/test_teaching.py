@@ -3,12 +3,10 @@ explanations follow the network's own code path, links restore what they name.""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, random_picture
+from app_support import assert_ok, png, run_app, uploader
 from safetensors.torch import save_file
 from streamlit.testing.v1 import AppTest
 
@@ -16,27 +14,7 @@ from senet_viz import artefacts, narrative
 from senet_viz.health import BlockHealth
 from senet_viz.models.project import PROJECT_MODELS
 
-
-def _app(**query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def _png(seed: int, size=(40, 32)) -> bytes:
-    buf = io.BytesIO()
-    random_picture(seed, size).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _uploader(at: AppTest, key: str):
-    return next(u for u in at.get("file_uploader") if u.key == key)
+_app, _ok, _png, _uploader = run_app, assert_ok, png, uploader
 
 
 def _texts(at: AppTest) -> str:
@@ -53,7 +31,7 @@ def test_a_batch_of_pictures_is_counted_once_under_its_own_class():
         batch_key = f"batch_files_{at.session_state['batch_no']}"
         up = _uploader(at, batch_key)
         for i in range(3):
-            up.upload(f"{i:04d}.png", _png(10 * k + i))
+            up.upload(f"{i:04d}.png", _png(10 * k + i, (40, 32)))
         up.run()
         next(b for b in at.button if b.label == "Add batch").click().run()
         assert not at.exception
@@ -65,7 +43,7 @@ def test_a_batch_of_pictures_is_counted_once_under_its_own_class():
 def test_two_uploads_with_the_same_name_stay_two_pictures():
     at = _app()
     at.switch_page("pages/inspect.py").run()
-    first, second = _png(1), _png(2)
+    first, second = _png(1, (40, 32)), _png(2, (40, 32))
     _uploader(at, "uploads").upload("0000.jpg", first, "image/png").upload("0000.jpg", second, "image/png").run()
     assert not at.exception
     assert at.selectbox(key="upload_pick").options == ["1. 0000.jpg", "2. 0000.jpg"]
