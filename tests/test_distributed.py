@@ -29,7 +29,10 @@ def test_torchrun_two_processes_equal_one(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     a, b = load_stats(one), load_stats(two)
     assert b.meta["processes"] == 2 and list(a.count) == list(b.count) == [5, 5, 5]
+    # the shards batch other pictures together, and fp32 convolutions round differently with the
+    # batch (oneDNN picks kernels by shape): equal to float32 precision, not bit for bit
     for blk in a.blocks:
-        np.testing.assert_allclose(a.s_sum[blk], b.s_sum[blk], rtol=1e-6)
-        np.testing.assert_allclose(a.z_sq[blk], b.z_sq[blk], rtol=1e-6)
+        np.testing.assert_allclose(a.s_sum[blk], b.s_sum[blk], rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(a.z_sq[blk], b.z_sq[blk], rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(a.h_sum[blk], b.h_sum[blk], rtol=1e-5, atol=1e-9)
         np.testing.assert_array_equal(a.hist[blk], b.hist[blk])
