@@ -206,7 +206,7 @@ else:
             column.dataframe({"class": [c for c, _ in top], "probability": [p for _, p in top]}, hide_index=True,
                              width="stretch", column_config={"probability": st.column_config.ProgressColumn(
                                  "probability", min_value=0.0, max_value=1.0, format="percent")})
-        st.caption("Both networks receive the same preprocessed 32×32 input; the twin has the same layers without the "
+        st.caption(f"Both networks receive the same preprocessed {model.input_size[1]}×{model.input_size[2]} input; the twin has the same layers without the "
                    "SE blocks and was trained with the same recipe, schedule and seed.")
     card, twin_card = art["card"], art["twin"]
     st.subheader("Per-class test accuracy")
@@ -215,5 +215,7 @@ else:
                   twin.name: [f"{twin_card['test']['per_class'][c]:.1%}" for c in per],
                   "difference (points)": [f"{100 * (v - twin_card['test']['per_class'][c]):+.1f}" for c, v in per.items()]},
                  hide_index=True)
-    st.caption(f"From the two model cards: {card['test']['n']:,} test pictures each, {card['test']['n'] // len(per):,} per "
-               "class, so a class's accuracy has a 95% interval of about ±2 points.")
+    per_class_n = card["test"]["n"] // len(per)
+    half_width = max(100 * 1.96 * (v * (1 - v) / per_class_n) ** 0.5 for v in per.values())
+    st.caption(f"From the two model cards: {card['test']['n']:,} test pictures each, {per_class_n:,} per class, so a "
+               f"class's accuracy has a 95% interval of at most ±{half_width:.1f} points here.")

@@ -76,8 +76,13 @@ with right:
                  column_config={"probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="percent")})
 
 st.subheader("Excitation fingerprint")
-st.caption("s of every channel (columns) in every SE block (rows) for this picture. Early rows sit near the middle "
-           "for most pictures; later rows differ more from picture to picture.")
+spread_note = ""
+if health:
+    most = max(health.values(), key=lambda h: h.s_std)
+    least = min(health.values(), key=lambda h: h.s_std)
+    spread_note = (f" Over {stats.total:,} pictures, s varies most from picture to picture in {most.name} "
+                   f"(std {most.s_std:.3f}) and least in {least.name} (std {least.s_std:.3f}).")
+st.caption("s of every channel (columns) in every SE block (rows) for this picture." + spread_note)
 fig = plots.fingerprint(cap.fingerprint(), cap.block_names)
 st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
 
