@@ -168,11 +168,15 @@ def decode(data: bytes, name: str):
 
 @st.cache_resource(show_spinner="Opening the CIFAR-10 test split…")
 def test_split():
-    """The CIFAR-10 test split (``senet_viz.data.cifar10_test_source``), or None where it cannot be had."""
+    """The CIFAR-10 test split when it is on this machine (``senet_viz.data.cifar10_test_source``;
+    never downloaded just to fill the gallery), or None."""
     from senet_viz.data import cifar10_test_source, open_source
 
+    spec = cifar10_test_source(download=False)
+    if spec is None:
+        return None
     try:
-        return open_source(cifar10_test_source())
+        return open_source(spec)
     except SenetVizError:
         return None
 

@@ -325,12 +325,16 @@ def archive_bytes(data: bytes, name: str, workdir: Path) -> LabelledPictures:
     return image_folder(target, origin=name, checksum=hashlib.sha256(data).hexdigest())
 
 
-def cifar10_test_source() -> str:
+def cifar10_test_source(download: bool = True) -> str | None:
     """Where the CIFAR-10 test split is read from: ``SENET_VIZ_CIFAR10_TEST`` (a folder or
     archive), else the JPEG archive beside the checkout (``../shared/datasets/cifar10``), else
-    torchvision's download (``cifar10:test``)."""
+    torchvision's copy (``cifar10:test``) when it is already in the cache or ``download`` allows
+    fetching it (about 170 MB); None when it is not here and may not be fetched."""
     configured = os.environ.get("SENET_VIZ_CIFAR10_TEST", "").strip()
     if configured:
         return configured
     beside = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10" / "test.tar.gz"
-    return str(beside) if beside.is_file() else "cifar10:test"
+    if beside.is_file():
+        return str(beside)
+    cached = (cache_root() / "cifar10" / "cifar-10-batches-py" / "test_batch").is_file()
+    return "cifar10:test" if cached or download else None

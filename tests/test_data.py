@@ -132,3 +132,13 @@ def test_server_folders_only_below_configured_roots(tmp_path, monkeypatch):
         server_folder("set")
     with pytest.raises(DataError, match="no such"):
         server_folder("missing")
+
+
+def test_the_test_split_is_found_where_configured_and_never_fetched_for_the_gallery(monkeypatch, tmp_path):
+    from senet_viz.data import cifar10_test_source
+
+    monkeypatch.setenv("SENET_VIZ_CIFAR10_TEST", str(tmp_path / "mine.tar.gz"))
+    assert cifar10_test_source(download=False) == str(tmp_path / "mine.tar.gz")
+    monkeypatch.delenv("SENET_VIZ_CIFAR10_TEST")
+    monkeypatch.setattr("senet_viz.data.Path.is_file", lambda self: False)
+    assert cifar10_test_source(download=False) is None and cifar10_test_source(download=True) == "cifar10:test"
