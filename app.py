@@ -56,7 +56,7 @@ def home() -> None:
     elif model.random_weights:
         st.info("Random weights: predictions are not meaningful.")
     else:
-        st.caption(f"Weights: {common.plain(model.weights)}")
+        st.caption(f"Weights: {common.plain(common.weights_label(model))}")
     st.subheader("Where to go next")
     st.page_link(PAGES["inspect"], label="Inspect: a picture's z and s in every block, and channel reweighting", icon=":material/image_search:")
     st.page_link(PAGES["compare"], label="Compare: two pictures, a picture and a class, or SE and its twin", icon=":material/compare:")

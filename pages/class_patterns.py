@@ -77,7 +77,7 @@ if source_choice.startswith("Shipped"):
                f"{stats.meta.get('weights_sha256', '')[:12]}… (the loaded ones). "
                f"Made by: `{stats.meta.get('command', 'python -m senet_viz stats')}`")
 elif source_choice.startswith("CIFAR-10 test split"):
-    st.caption(f"Statistics of the loaded weights ({common.plain(model.weights)}) on the 10,000 test pictures: "
+    st.caption(f"Statistics of the loaded weights ({common.plain(common.weights_label(model))}) on the 10,000 test pictures: "
                "about 15 s on a CPU, once per weights file.")
     if st.button("Compute", key="compute_test_stats") or st.session_state.get("test_stats_for") == common.model_key(model):
         try:

@@ -136,15 +136,17 @@ def active_model() -> LoadedModel:
                    "(a random ResNet can even have U = 0 in every SE block).", icon=":material/casino:")
     with st.sidebar:
         device = torch.cuda.get_device_name(model.device) if model.device.type == "cuda" else "CPU"
-        st.caption(f"Running: **{plain(model.name)}** · weights: {plain(_weights_label(model))} · "
+        st.caption(f"Running: **{plain(model.name)}** · weights: {plain(weights_label(model))} · "
                    f"{len(model.blocks)} SE blocks · {device}")
     return model
 
 
-def _weights_label(model: LoadedModel) -> str:
-    if model.random_weights or model.family != "project" or model.weights.startswith("shipped"):
-        return "random" if model.random_weights else model.weights
-    return Path(model.weights).name  # an uploaded file, by the name it was uploaded with
+def weights_label(model: LoadedModel) -> str:
+    if model.random_weights:
+        return "random"
+    if model.weights.startswith(("shipped", "pretrained")):
+        return model.weights
+    return Path(model.weights).name  # an uploaded file, by the name it was uploaded with (never its server path)
 
 
 def model_key(model: LoadedModel) -> tuple[str, str]:

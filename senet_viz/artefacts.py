@@ -63,7 +63,7 @@ def _matches(model: LoadedModel, recorded: str | None, what: str) -> str:
     if recorded is None:
         return f"the shipped {what} do not say which weights made them"
     if recorded != model.weights_sha256:
-        return f"the shipped {what} were made with other weights than the ones loaded ({model.weights})"
+        return f"the shipped {what} were made with other weights than the ones loaded ({Path(model.weights).name})"
     return ""
 
 
