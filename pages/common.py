@@ -116,8 +116,21 @@ def store_weights(data: bytes, name: str) -> str:
     return str(artefacts.store_weights(data, name, cache_root() / "uploaded-weights"))
 
 
+def route_through_app() -> None:
+    """Streamlit runs a file of pages/ by itself (its older pages-folder mode) when a session's
+    first request is a page's link before any session of the process has run app.py: no sidebar,
+    no model picker, no link parameters. Switch the process to app.py's navigation and rerun, so
+    a shared link works on a freshly started server too."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def active_model() -> LoadedModel:
     """The session's model; on an error, one line and the embedded default instead."""
+    route_through_app()
     name = st.session_state.get("model_name", DEFAULT_MODEL)
     choice = st.session_state.get("weights_choice")
     weights = RANDOM if choice == "random" else st.session_state.get("weights_path") if choice == "file" else None

@@ -136,3 +136,26 @@ def test_an_equations_link_restores_picture_and_step_in_a_fresh_context(browser_
     except Exception:
         _shot_on_failure(page, "equations-link")
         raise
+
+
+def test_a_link_to_a_page_works_on_a_freshly_started_server(tmp_path):
+    """The first request of a new server process is a page's link: the page must still run
+    under app.py's navigation (sidebar, model picker, link parameters)."""
+    if ensure_chromium() is None:
+        pytest.skip("Chromium is not installed and cannot be installed here (needs root and apt-get)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with app_server(log=tmp_path / "server.log") as (url, _), sync_api.sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        try:
+            page.goto(f"{url}/architecture?r=8")
+            wait_rendered(page)
+            page.wait_for_selector("text=Network", timeout=60_000)  # the sidebar's model picker
+            nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+            assert "Architecture & cost" in nav and "common" not in nav
+            assert "r=8" in page.url
+        except Exception:
+            _shot_on_failure(page, "fresh-server-link")
+            raise
+        finally:
+            browser.close()
