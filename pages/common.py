@@ -77,6 +77,7 @@ def sync_query_param(key: str, value: str | None) -> None:
 
 def sidebar() -> None:
     """The model picker, kept across pages through st.session_state and in the page link."""
+    st.session_state._through_app = True  # app.py draws this sidebar before every page
     choices = model_choices()
     if "model_name" not in st.session_state:
         wanted = st.query_params.get("model", DEFAULT_MODEL)
@@ -123,7 +124,9 @@ def route_through_app() -> None:
     a shared link works on a freshly started server too."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    if getattr(PagesManager, "uses_pages_directory", False):
+    # Only for a session that has never been through app.py: Streamlit's AppTest re-enters the
+    # pages-folder mode on every run, and a rerun there would swallow the click that caused it.
+    if getattr(PagesManager, "uses_pages_directory", False) and not st.session_state.get("_through_app"):
         PagesManager.uses_pages_directory = False
         st.rerun()
 
