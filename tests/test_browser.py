@@ -138,14 +138,11 @@ def test_an_equations_link_restores_picture_and_step_in_a_fresh_context(browser_
         raise
 
 
-def test_a_link_to_a_page_works_on_a_freshly_started_server(tmp_path):
+def test_a_link_to_a_page_works_on_a_freshly_started_server(browser_page, tmp_path):
     """The first request of a new server process is a page's link: the page must still run
     under app.py's navigation (sidebar, model picker, link parameters)."""
-    if ensure_chromium() is None:
-        pytest.skip("Chromium is not installed and cannot be installed here (needs root and apt-get)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with app_server(log=tmp_path / "server.log") as (url, _), sync_api.sync_playwright() as p:
-        browser = launch(p)
+    browser = browser_page[1].context.browser
+    with app_server(log=tmp_path / "server.log") as (url, _):
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         try:
             page.goto(f"{url}/architecture?r=8")
@@ -158,4 +155,4 @@ def test_a_link_to_a_page_works_on_a_freshly_started_server(tmp_path):
             _shot_on_failure(page, "fresh-server-link")
             raise
         finally:
-            browser.close()
+            page.close()
