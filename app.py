@@ -43,9 +43,10 @@ def home() -> None:
         if art["twin"] is not None:
             st.markdown(narrative.gain_sentence(card, art["twin"]))
         stats = common.matching_stats(model)
-        if stats is not None and stats.health():
+        health = stats.health() if stats is not None else []
+        if health:
             origin = "test pictures" if "test" in str(stats.meta.get("source", "")) else "pictures"
-            st.markdown(f"SE health on {stats.total:,} {origin}: {narrative.health_sentence(stats.health())} "
+            st.markdown(f"SE health on {stats.total:,} {origin}: {narrative.health_sentence(health)} "
                         "The Class patterns page shows it block by block.")
         st.info(f"{model.name} knows only the {len(model.class_names)} CIFAR-10 classes "
                 f"({', '.join(model.class_names)}) and sees every picture at 32×32: a picture of anything else "

@@ -149,7 +149,7 @@ if mode == "pictures":
 elif mode == "class":
     stats = common.matching_stats(model)
     left, right, pic = one_picture()
-    picture, cap = show(left, *pic)
+    _, cap = show(left, *pic)
     if cap is None:
         st.stop()
     with right:

@@ -11,6 +11,16 @@ from senet_viz.capture import capture
 from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.images import model_view
 
+
+@st.cache_data(max_entries=8, show_spinner="Capturing every uploaded picture…")
+def batch_csv(_model, key, digests: tuple[str, ...], _files) -> bytes | None:
+    """z and s of all uploaded pictures in one CSV (None when one of them cannot be read)."""
+    pictures = [common.decode(f.getvalue(), f.name)[0] for f in _files]
+    if any(p is None for p in pictures):
+        return None
+    return capture(_model, pictures).csv([f"{i + 1}. {f.name}" for i, f in enumerate(_files)])
+
+
 st.title("Inspect a picture")
 model = common.active_model()
 if not common.need_se_blocks(model):
@@ -137,13 +147,6 @@ d2.download_button("z, s and logits (NPZ)", lambda: cap.npz([name]), file_name="
 d3.download_button("Fingerprint figure (PNG)", lambda: plots.fingerprint_static(cap.fingerprint(), cap.block_names),
                    file_name="fingerprint.png", mime="image/png", on_click="ignore")
 if files and len(files) > 1:
-    @st.cache_data(max_entries=8, show_spinner="Capturing every uploaded picture…")
-    def batch_csv(_model, key, digests: tuple[str, ...], _files) -> bytes | None:
-        pictures = [common.decode(f.getvalue(), f.name)[0] for f in _files]
-        if any(p is None for p in pictures):
-            return None
-        return capture(_model, pictures).csv([f"{i + 1}. {f.name}" for i, f in enumerate(_files)])
-
     data_all = batch_csv(model, common.model_key(model), tuple(common.picture_hash(f.getvalue()) for f in files), files)
     if data_all is None:
         st.caption("A picture among the uploads cannot be read, so there is no batch export.")

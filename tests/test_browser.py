@@ -91,6 +91,15 @@ def test_a_non_picture_upload_is_one_error_line(browser_page, tmp_path):
 
 
 
+def _open_in_fresh_context(page, link: str):
+    """A copied link opened in a new browser context (no cookies, no session): (context, page)."""
+    fresh = page.context.browser.new_context(viewport={"width": 1300, "height": 900})
+    other = fresh.new_page()
+    other.goto(link)
+    wait_rendered(other)
+    return fresh, other
+
+
 def test_compare_opens_compared_and_its_link_restores_it_in_a_fresh_context(browser_page):
     url, page, errors, _ = browser_page
     try:
@@ -106,11 +115,7 @@ def test_compare_opens_compared_and_its_link_restores_it_in_a_fresh_context(brow
         page.goto(f"{url}/compare?mode=pictures&a=gallery:rocket&b=gallery:coffee&block=SE_3_1")
         wait_rendered(page)
         page.wait_for_selector(".js-plotly-plot", timeout=60_000)
-        link = page.url
-        fresh = page.context.browser.new_context(viewport={"width": 1300, "height": 900})
-        other = fresh.new_page()
-        other.goto(link)
-        wait_rendered(other)
+        fresh, other = _open_in_fresh_context(page, page.url)
         other.wait_for_selector(".js-plotly-plot", timeout=60_000)
         captions = other.locator("[data-testid='stImageCaption'], [data-testid='stCaptionContainer']").all_inner_texts()
         assert any("rocket" in c for c in captions) and any("coffee" in c for c in captions), captions
@@ -126,10 +131,7 @@ def test_an_equations_link_restores_picture_and_step_in_a_fresh_context(browser_
     try:
         page.goto(f"{url}/equations?picture=rocket&step=3&block=SE_4_3")
         wait_rendered(page)
-        fresh = page.context.browser.new_context()
-        other = fresh.new_page()
-        other.goto(page.url)
-        wait_rendered(other)
+        fresh, other = _open_in_fresh_context(page, page.url)
         other.wait_for_selector("text=Step 3 of 8", timeout=60_000)
         assert other.locator("text=gallery: rocket").count() >= 1 or "rocket" in other.inner_text("[data-testid='stMain']")
         fresh.close()
