@@ -56,12 +56,18 @@ def _time(fn, device, repeats: int) -> list[float]:
 
 
 def capture_overhead(model, batch: int, repeats: int) -> dict:
-    """Interleaved plain and capture runs, so drift of the machine affects both alike."""
+    """Interleaved plain and capture runs, so drift of the machine affects both alike. The
+    plain forward runs a copy of the network without any hook (the capture hooks, inert
+    outside a capture, still cost a little in every forward of the model that has them)."""
+    import copy
+
     x = torch.randn(batch, *model.input_size, device=model.device)
+    uninstall(model)
+    bare = copy.deepcopy(model.net)
 
     def plain():
         with torch.inference_mode():
-            model.net(x)
+            bare(x)
 
     def captured():
         capture(model, x, batch_size=batch)

@@ -6,8 +6,12 @@ none. Streamlit runs each session in its own thread, so many sessions can captur
 one shared model at the same time without seeing each other's numbers, and the model is
 never switched out of eval mode.
 
-Inside the forward the hooks only keep references to tensors (a clone where a later op
-could write in place); the copy to the host happens once, after the forward.
+Inside the forward the hooks only keep references to the tensors the SE block computes:
+z (the input of W1) and s (the output of the gate) are fresh tensors that no later op of any
+supported SE module writes to, so no copy is needed; the block's output, which a residual
+``+=`` writes to, is cloned when asked for (``maps=``). After the forward z, s and the logits
+of every block are gathered on the device into one buffer and copied to the host in one
+transfer (pinned and asynchronous on CUDA), then split into per-block views.
 """
 
 from __future__ import annotations
@@ -42,62 +46,49 @@ class _Recorder:
     inputs: dict[str, list[torch.Tensor]] = field(default_factory=dict)
     outputs: dict[str, list[torch.Tensor]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    moved_to_cpu: bool = False  # some chunk ran on the CPU copy of the network
 
-    def _stores(self) -> list[dict[str, list[torch.Tensor]]]:
-        return [self.squeeze, self.excitation, self.inputs, self.outputs]
+    def rollback(self, chunks: int) -> None:
+        """Forget what a failed forward recorded: every hook appends one tensor per chunk, so
+        after ``chunks`` whole chunks every list holds ``chunks`` entries."""
+        for d in (self.squeeze, self.excitation, self.inputs, self.outputs):
+            for v in d.values():
+                del v[chunks:]
 
-    def mark(self) -> list[dict[str, int]]:
-        return [{k: len(v) for k, v in d.items()} for d in self._stores()]
-
-    def rollback(self, mark: list[dict[str, int]]) -> None:
-        """Forget what a failed forward recorded before it failed."""
-        for d, lengths in zip(self._stores(), mark):
-            for k in list(d):
-                del d[k][lengths.get(k, 0):]
-
-
-def _flat(t: torch.Tensor) -> torch.Tensor:
-    return t.detach().reshape(t.shape[0], -1).clone()
+    def per_block(self, kind: str, device: torch.device) -> dict[str, torch.Tensor]:
+        """z or s of every block as one (N, C) tensor on ``device`` (chunks of an out-of-memory
+        retry joined)."""
+        out = {}
+        for name, chunks in getattr(self, kind).items():
+            flat = [t.reshape(t.shape[0], -1) for t in chunks]
+            out[name] = flat[0] if len(flat) == 1 else torch.cat([t.to(device) for t in flat])
+        return out
 
 
 class _Hooks:
-    """The hooks of one model, installed once; ``remove()`` takes every one of them off."""
+    """The hooks of one model, installed once; ``remove()`` takes every one of them off.
+
+    Two per block (the input of W1, the output of the gate) for every capture; the two that
+    keep U and s * U are added the first time a capture asks for maps, so a model that never
+    shows maps does not pay for their calls in every forward."""
 
     def __init__(self, model: LoadedModel) -> None:
         self.handles = []
+        self.blocks = model.blocks
+        self.with_maps = False
         for b in model.blocks:
-            name = b.name
-            fc1 = getattr(b.module, b.adapter.fc1)
-            gate = getattr(b.module, b.adapter.gate)
             self.handles += [
-                fc1.register_forward_pre_hook(lambda m, args, n=name: self._put("squeeze", n, _flat(args[0]))),
-                gate.register_forward_hook(lambda m, args, out, n=name: self._gate(n, out)),
-                b.module.register_forward_pre_hook(lambda m, args, n=name: self._map("inputs", n, args[0])),
-                b.module.register_forward_hook(lambda m, args, out, n=name: self._map("outputs", n, out)),
+                getattr(b.module, b.adapter.fc1).register_forward_pre_hook(_squeeze_hook(b.name)),
+                getattr(b.module, b.adapter.gate).register_forward_hook(_gate_hook(b.name)),
             ]
 
-    @staticmethod
-    def _put(kind: str, name: str, value: torch.Tensor) -> None:
-        rec = _ACTIVE.get()
-        if rec is not None:
-            getattr(rec, kind).setdefault(name, []).append(value)
-
-    @staticmethod
-    def _gate(name: str, s: torch.Tensor) -> torch.Tensor | None:
-        rec = _ACTIVE.get()
-        if rec is None:
-            return None
-        replace = rec.override.get(name)
-        if replace is not None:  # an ablation: the block multiplies by this s instead
-            s = replace(s)
-        rec.excitation.setdefault(name, []).append(_flat(s))
-        return s if replace is not None else None
-
-    @staticmethod
-    def _map(kind: str, name: str, value: torch.Tensor) -> None:
-        rec = _ACTIVE.get()
-        if rec is not None and name in rec.maps:
-            getattr(rec, kind).setdefault(name, []).append(value.detach().clone())
+    def add_maps(self) -> None:
+        for b in self.blocks:
+            self.handles += [
+                b.module.register_forward_pre_hook(lambda m, args, n=b.name: _map("inputs", n, args[0])),
+                b.module.register_forward_hook(lambda m, args, out, n=b.name: _map("outputs", n, out)),
+            ]
+        self.with_maps = True
 
     def remove(self) -> None:
         for h in self.handles:
@@ -105,15 +96,46 @@ class _Hooks:
         self.handles.clear()
 
 
-def install(model: LoadedModel) -> _Hooks:
-    """The model's capture hooks, installed on first use (thread-safe, exactly once)."""
+def _squeeze_hook(name: str):
+    def hook(module, args) -> None:
+        rec = _ACTIVE.get()
+        if rec is not None:
+            rec.squeeze.setdefault(name, []).append(args[0])
+    return hook
+
+
+def _gate_hook(name: str):
+    def hook(module, args, s: torch.Tensor) -> torch.Tensor | None:
+        rec = _ACTIVE.get()
+        if rec is None:
+            return None
+        replace = rec.override.get(name)
+        if replace is not None:  # an ablation: the block multiplies by this s instead
+            s = replace(s)
+        rec.excitation.setdefault(name, []).append(s)
+        return s if replace is not None else None
+    return hook
+
+
+def _map(kind: str, name: str, value: torch.Tensor) -> None:
+    rec = _ACTIVE.get()
+    if rec is not None and name in rec.maps:
+        getattr(rec, kind).setdefault(name, []).append(value.detach().clone())
+
+
+def install(model: LoadedModel, *, maps: bool = False) -> _Hooks:
+    """The model's capture hooks, installed on first use (thread-safe, exactly once); with
+    ``maps``, the hooks keeping U and s * U too. Adding hooks while another thread runs a
+    forward is safe: a module reads its hook dictionaries in one step under the GIL."""
     hooks = getattr(model, "_capture_hooks", None)
-    if hooks is None:
+    if hooks is None or (maps and not hooks.with_maps):
         with model.lock:
             hooks = getattr(model, "_capture_hooks", None)
             if hooks is None:
                 hooks = _Hooks(model)
-                model._capture_hooks = hooks
+            if maps and not hooks.with_maps:
+                hooks.add_maps()
+            model._capture_hooks = hooks
     return hooks
 
 
@@ -204,6 +226,47 @@ def _host(chunks: dict[str, list[torch.Tensor]]) -> dict[str, np.ndarray]:
     return {k: torch.cat([t.float().cpu() for t in v]).numpy() for k, v in chunks.items()}
 
 
+def _to_host(flat: torch.Tensor) -> np.ndarray:
+    """One device-to-host copy: into pinned memory without blocking, then one wait (CUDA);
+    the pinned block comes from torch's caching host allocator, so it is not allocated anew
+    each time, and the returned array keeps it alive."""
+    if flat.device.type != "cuda":
+        return flat.numpy()
+    host = torch.empty(flat.shape, dtype=flat.dtype, pin_memory=True)
+    host.copy_(flat, non_blocking=True)
+    torch.cuda.current_stream(flat.device).synchronize()
+    return host.numpy()
+
+
+def gather(rec: _Recorder, logits: list[torch.Tensor], names: list[str]
+           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+    """z and s of every block and the logits, as float32 arrays on the host, through one copy.
+
+    Everything is laid out block after block in one flat tensor on the device (one ``cat``),
+    copied once, and split into (N, C) views of that one host buffer."""
+    pieces: list[torch.Tensor] = []
+    widths: list[int] = []
+    stores = (rec.squeeze, rec.excitation)
+    for store in stores:
+        for name in names:
+            chunks = store[name]
+            widths.append(chunks[0].numel() // chunks[0].shape[0])
+            pieces += [t.reshape(-1) for t in chunks]
+    pieces += [t.reshape(-1) for t in logits]
+    if rec.moved_to_cpu:  # part of it ran on the CPU copy after an out-of-memory
+        pieces = [t.cpu() for t in pieces]
+    host = _to_host(torch.cat(pieces).float())
+    n = sum(t.shape[0] for t in logits)
+    out: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] = ({}, {})
+    at, i = 0, 0
+    for kind in range(len(stores)):
+        for name in names:
+            out[kind][name] = host[at : at + n * widths[i]].reshape(n, widths[i])
+            at += n * widths[i]
+            i += 1
+    return out[0], out[1], host[at:].reshape(n, -1)
+
+
 def record(
     model: LoadedModel,
     x_all: torch.Tensor,
@@ -218,7 +281,7 @@ def record(
     ``override``: block name -> function of s giving the s that block multiplies by instead
     (ablations); it acts in this call only, other threads' forwards are untouched.
     """
-    install(model)
+    install(model, maps=bool(maps))
     rec = _Recorder(maps, dict(override or {}))
     logits: list[torch.Tensor] = []
     token = _ACTIVE.set(rec)
@@ -239,16 +302,15 @@ def _forward(model: LoadedModel, x_all: torch.Tensor, batch_size: int, autocast:
     and below one picture on a CPU copy of the model, with a note saying so."""
     net, device, start = model.net, model.device, 0
     while start < x_all.shape[0]:
-        x = x_all[start : start + batch_size]
+        x = x_all if start == 0 and batch_size >= x_all.shape[0] else x_all[start : start + batch_size]
         if net is not model.net:
             x = x.to("cpu")
-        mark = rec.mark()
         try:
             with torch.autocast(device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext():
                 logits.append(net(x))
             start += x.shape[0]
         except OutOfMemory:
-            rec.rollback(mark)
+            rec.rollback(len(logits))
             if device.type == "cuda":
                 torch.cuda.empty_cache()
             if batch_size > 1:
@@ -256,6 +318,7 @@ def _forward(model: LoadedModel, x_all: torch.Tensor, batch_size: int, autocast:
                 rec.notes.append(f"out of memory on {device}: retried with batches of {batch_size}")
             elif device.type != "cpu":
                 net, device = cpu_twin(model), torch.device("cpu")
+                rec.moved_to_cpu = True
                 rec.notes.append("out of memory even for one picture: ran on the CPU instead")
             else:
                 raise SenetVizError("out of memory even for one picture on the CPU") from None
@@ -266,6 +329,7 @@ def cpu_twin(model: LoadedModel) -> torch.nn.Module:
     shares the capture hooks, which are plain functions."""
     twin = getattr(model, "_cpu_twin", None)
     if twin is None:
+        install(model, maps=True)  # the copy takes the hooks there are now, so all of them
         with model.lock:
             twin = getattr(model, "_cpu_twin", None)
             if twin is None:
@@ -305,13 +369,6 @@ def capture(
                                 f"{per_picture * x_all.shape[0] / 1024**2:,.0f} MiB; ask for fewer pictures or blocks")
     rec, logits = record(model, x_all, maps=wanted, batch_size=batch_size, autocast=autocast, override=override)
     names = [b.name for b in model.blocks]
-    return Capture(
-        names,
-        model.class_names,
-        _host(rec.squeeze),
-        _host(rec.excitation),
-        torch.cat([t.float().cpu() for t in logits]).numpy(),
-        _host(rec.inputs),
-        _host(rec.outputs),
-        rec.notes,
-    )
+    squeeze, excitation, logit_array = gather(rec, logits, names)
+    return Capture(names, model.class_names, squeeze, excitation, logit_array, _host(rec.inputs), _host(rec.outputs),
+                   rec.notes)

@@ -36,11 +36,6 @@ class _Preprocessed(Dataset):
         return self.preprocess(img), label
 
 
-def _joined(chunks: dict[str, list[torch.Tensor]], device: torch.device) -> dict[str, torch.Tensor]:
-    """One tensor per block; a batch split by an out-of-memory retry arrives in several chunks."""
-    return {b: v[0] if len(v) == 1 else torch.cat([t.to(device) for t in v]) for b, v in chunks.items()}
-
-
 def distributed_context() -> tuple[int, int]:
     """(rank, world_size), starting the process group when launched by torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -93,8 +88,8 @@ def compute_stats(
         if model.device.type != "cpu" or use_bf16:
             x = x.contiguous(memory_format=torch.channels_last)
         rec, _ = record(model, x, batch_size=x.shape[0], autocast=use_bf16)
-        squeeze = _joined(rec.squeeze, model.device)
-        acc.add(y, squeeze, _joined(rec.excitation, model.device))
+        squeeze = rec.per_block("squeeze", model.device)
+        acc.add(y, squeeze, rec.per_block("excitation", model.device))
         acc.add_hidden({b.name: hidden_tensor(b, squeeze[b.name]) for b in model.blocks})
         for note in rec.notes:
             notes.append(note)

@@ -99,8 +99,11 @@ def test_hooks_are_inert_outside_a_capture_and_removable():
     model = load_model("se_resnet20_cifar10", weights="random", device="cpu")
     assert _hook_count(model.net) == 0
     capture(model, [random_picture(0)])
+    assert _hook_count(model.net) == 2 * len(model.blocks)  # W1's input and the gate's output
+    capture(model, [random_picture(1)], maps=["SE_2_1"])
     installed = _hook_count(model.net)
-    assert installed == 4 * len(model.blocks)
+    assert installed == 4 * len(model.blocks)  # U and s * U, once some capture asked for maps
+    capture(model, [random_picture(1)], maps=["SE_3_1"])
     capture(model, [random_picture(1)])
     assert _hook_count(model.net) == installed  # installed once, not per call
     with torch.no_grad():  # a plain forward records nothing anywhere
@@ -238,3 +241,39 @@ def test_a_capture_serialises_its_numbers_exactly(se20):
     with np.load(io.BytesIO(cap.npz(["a", "c"]))) as f:
         np.testing.assert_array_equal(f["squeeze/SE_2_1"], cap.squeeze["SE_2_1"])
         assert list(f["pictures"]) == ["a", "c"] and f["logits"].shape == (2, 10)
+
+
+def test_z_s_and_logits_come_to_the_host_as_views_of_one_buffer(se20):
+    """One transfer: every block's z and s and the logits are slices of one host array, in
+    block order, each picture's row where it belongs."""
+    pics = [random_picture(i) for i in range(3)]
+    cap = capture(se20, pics, batch_size=2)  # two chunks, joined on the device
+    arrays = [*cap.squeeze.values(), *cap.excitation.values(), cap.logits]
+    base = arrays[0].base
+    assert base is not None and all(a.base is base for a in arrays)
+    assert all(a.flags.c_contiguous and a.dtype == np.float32 for a in arrays)
+    assert list(cap.squeeze) == list(cap.excitation) == [b.name for b in se20.blocks]
+    for i, pic in enumerate(pics):
+        alone = capture(se20, [pic])
+        for name in cap.block_names:
+            # a convolution may round differently for another batch size
+            np.testing.assert_allclose(cap.squeeze[name][i], alone.squeeze[name][0], rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(cap.excitation[name][i], alone.excitation[name][0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(cap.logits[i], alone.logits[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_capture_on_cuda_copies_to_the_host_once():
+    from torch.profiler import ProfilerActivity, profile
+
+    from senet_viz.models import load_model
+
+    model = load_model("se_resnet20_cifar10", weights="random", device="cuda")
+    x = torch.randn(8, 3, 32, 32, device="cuda")
+    capture(model, x)
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        cap = capture(model, x)
+    copies = [e for e in prof.events() if "Memcpy DtoH" in e.name or "Memcpy Device -> Pageable" in e.name
+              or "Memcpy DtoH (Device -> Pinned)" in e.name]
+    assert len(copies) == 1, [e.name for e in copies]
+    assert len(cap) == 8

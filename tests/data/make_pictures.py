@@ -1,6 +1,6 @@
 """Writes tests/data/pictures: small labelled pictures in every format and mode the loader meets."""
-import io
 from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
@@ -28,9 +28,11 @@ for cls in ["cat", "ship", "truck"]:
 save("cat", "d_gray.jpg", Image.fromarray(smooth(32, 32)).convert("L"), quality=90)
 save("cat", "e_cmyk.jpg", Image.fromarray(smooth(32, 32)).convert("CMYK"), quality=90)
 save("ship", "f_progressive.jpg", Image.fromarray(smooth(32, 32)), quality=90, progressive=True)
-exif = Image.Exif(); exif[0x0112] = 6  # rotated 90 degrees
+exif = Image.Exif()
+exif[0x0112] = 6  # rotated 90 degrees
 save("ship", "g_exif_rotated.jpg", Image.fromarray(smooth(24, 40)), quality=90, exif=exif.tobytes())
-rgba = Image.fromarray(smooth(32, 32)).convert("RGBA"); rgba.putalpha(Image.fromarray((smooth(32, 32)[..., 0])))
+rgba = Image.fromarray(smooth(32, 32)).convert("RGBA")
+rgba.putalpha(Image.fromarray(smooth(32, 32)[..., 0]))
 save("truck", "h_rgba.png", rgba)
 save("truck", "i_palette.png", Image.fromarray(smooth(36, 36)).convert("P"))
 save("truck", "j.bmp", Image.fromarray(smooth(32, 32)))
