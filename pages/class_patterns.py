@@ -30,7 +30,8 @@ if not common.need_se_blocks(model):
 
 def _progress_stats(source, label: str) -> ExcitationStats:
     bar = st.progress(0.0, text=f"Computing statistics over {len(source)} pictures…")
-    result = compute_stats(model, source, batch_size=32,
+    # workers=0: no loader processes forked from the server, which runs a thread per session
+    result = compute_stats(model, source, batch_size=32, workers=0,
                            on_batch=lambda done, total: bar.progress(done / total, text=f"{done} of {total} pictures"))
     bar.empty()
     return result

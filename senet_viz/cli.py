@@ -151,7 +151,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     source = open_source(args.data).limit_per_class(args.limit_per_class)
     result = compute_stats(
         model, source, batch_size=args.batch_size, workers=args.workers, progress=not args.no_progress,
-        autocast=None if args.bf16 is None else args.bf16 == "on",
+        autocast=None if args.bf16 is None else args.bf16 == "on", decode=args.decode,
     )
     rank, world = distributed_context()
     if world > 1:
@@ -166,7 +166,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
     for row in result.summary():
         print(f"{row['block']:8} {row['specificity']:11.4f} {row['saturated_high']:7.1%} "
               f"{row['saturated_low']:7.1%} {row['mean_s']:7.3f}")
-    print(f"{result.total} pictures in {result.meta['seconds']:.1f}s -> {path}")
+    decoding = result.meta["decoding"]
+    where = f"decoded in batches on {decoding['batched_on']}" if decoding["batched_on"] else "decoded one by one"
+    print(f"{result.total} pictures in {result.meta['seconds']:.1f}s ({where}; "
+          f"{decoding['one_by_one']} through the one picture loader) -> {path}")
     return 0
 
 
@@ -251,7 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p)
     p.add_argument("--out", required=True, help="output .npz")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--workers", type=int, default=0, help="DataLoader processes decoding pictures")
+    p.add_argument("--workers", type=int, default=None,
+                   help="DataLoader processes reading and decoding pictures (default: one per core)")
+    p.add_argument("--decode", choices=["auto", "device", "cpu"], default="auto",
+                   help="where JPEGs are decoded in batches: on the model's GPU (auto, when it has one) or the CPU")
     p.add_argument("--limit-per-class", type=int, default=None)
     p.add_argument("--bf16", choices=["on", "off"], default=None, help="bf16 autocast (default: on CUDA only)")
     p.add_argument("--no-progress", action="store_true")

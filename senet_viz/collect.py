@@ -1,5 +1,6 @@
-"""Statistics over a labelled picture source: decode in DataLoader workers, forward with
-capture, accumulate per-class sums on the device; optionally sharded over processes.
+"""Statistics over a labelled picture source: read and decode in DataLoader workers (JPEGs in
+batches, on the GPU where there is one: ``senet_viz.batching``), forward with capture,
+accumulate per-class sums on the device; optionally sharded over processes.
 
 Under ``torchrun`` (WORLD_SIZE > 1) every process takes the pictures i with
 i % world_size == rank (DistributedSampler's partition without its padding, which would
@@ -16,6 +17,7 @@ import time
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from .batching import Collate, EncodedPictures, InputPlan, model_plan, to_device_batch
 from .capture import record
 from .data import LabelledPictures
 from .errors import DataError
@@ -36,6 +38,14 @@ class _Preprocessed(Dataset):
         return self.preprocess(img), label
 
 
+def _sum_over_processes(n: int, device: torch.device) -> int:
+    import torch.distributed as dist
+
+    t = torch.tensor([n], dtype=torch.int64, device=device)
+    dist.all_reduce(t)
+    return int(t.item())
+
+
 def distributed_context() -> tuple[int, int]:
     """(rank, world_size), starting the process group when launched by torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -48,20 +58,50 @@ def distributed_context() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+def default_workers() -> int:
+    """Loader processes by default: one per core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _loader(model: LoadedModel, source: LabelledPictures, indices: list[int], batch_size: int, workers: int,
+            decode: str) -> tuple[DataLoader, InputPlan | None, bool]:
+    """Batched decoding where the model's preprocessing splits (``batching.model_plan``), else
+    the picture-by-picture loader. ``decode``: 'auto' (on the GPU when the model is there),
+    'device' or 'cpu'."""
+    if decode not in ("auto", "device", "cpu"):
+        raise ValueError(f"decode must be 'auto', 'device' or 'cpu', not {decode!r}")
+    cuda = model.device.type == "cuda"
+    plan = model_plan(model)
+    options = {"batch_size": batch_size, "num_workers": workers, "pin_memory": cuda, "persistent_workers": False,
+               "prefetch_factor": 4 if workers else None}
+    if plan is None:
+        return DataLoader(_Preprocessed(source, model.preprocess, indices), **options), None, False
+    on_device = plan.device_geometry is not None and (decode == "device" or (decode == "auto" and cuda))
+    dataset = EncodedPictures(source, indices)
+    return DataLoader(dataset, collate_fn=Collate(source, plan, on_device), **options), plan, on_device
+
+
 def compute_stats(
     model: LoadedModel,
     source: LabelledPictures,
     *,
     batch_size: int = 64,
-    workers: int = 0,
+    workers: int | None = None,
     autocast: bool | None = None,
     progress: bool = False,
     on_batch=None,
+    decode: str = "auto",
 ) -> ExcitationStats:
     """Per-class statistics of z and s for every SE block of ``model`` over ``source``.
 
+    ``workers``: loader processes (default: one per core; 0 reads in this process).
     ``autocast``: bf16 (default: on CUDA only). ``on_batch(done, total)`` reports progress
-    (the app's progress bar); ``progress`` shows a terminal bar.
+    (the app's progress bar); ``progress`` shows a terminal bar. ``decode``: where JPEGs are
+    decoded, see ``_loader``. The meta data say how many pictures were decoded in batches and
+    how many went through the one picture loader.
     """
     # Grouped by the source's classes, which need not be the model's (an ImageNet model on a
     # folder of goldfish, pug, plane and cliff pictures).
@@ -70,21 +110,26 @@ def compute_stats(
     rank, world = distributed_context()
     indices = list(range(rank, len(source), world))
     cuda = model.device.type == "cuda"
-    loader = DataLoader(
-        _Preprocessed(source, model.preprocess, indices), batch_size=batch_size, num_workers=workers,
-        pin_memory=cuda, persistent_workers=False, prefetch_factor=4 if workers else None,
-    )
+    workers = default_workers() if workers is None else workers
+    loader, plan, on_device = _loader(model, source, indices, batch_size, workers, decode)
     acc = Accumulator({b.name: b.channels for b in model.blocks}, len(source.class_names), model.device,
                       hidden={b.name: b.hidden for b in model.blocks})
     use_bf16 = cuda if autocast is None else autocast
-    start, done, notes = time.perf_counter(), 0, []
+    start, done, notes, one_by_one = time.perf_counter(), 0, [], 0
     bar = None
     if progress and rank == 0:
         from tqdm import tqdm
 
         bar = tqdm(total=len(indices), desc="statistics", unit="pic")
-    for x, y in loader:
-        x = x.to(model.device, non_blocking=True)
+    for batch in loader:
+        if plan is None:
+            x, y = batch
+            x = x.to(model.device, non_blocking=True)
+            one_by_one += len(y)
+        else:
+            x, fell_back = to_device_batch(batch, plan, source, model.device)
+            y = batch.labels
+            one_by_one += fell_back
         if model.device.type != "cpu" or use_bf16:
             x = x.contiguous(memory_format=torch.channels_last)
         rec, _ = record(model, x, batch_size=x.shape[0], autocast=use_bf16)
@@ -103,9 +148,18 @@ def compute_stats(
         bar.close()
     if world > 1:
         acc.all_reduce()
+        one_by_one = _sum_over_processes(one_by_one, model.device)
+    if plan is not None and one_by_one:
+        note = (f"{one_by_one:,} of {len(source):,} pictures went through the one picture loader "
+                "(not a plain JPEG, or refused by the batch decoder)")
+        notes.append(note)
+        if progress and rank == 0:
+            print(note, file=sys.stderr)
     meta = {
         "model": model.name, "weights": model.weights, "weights_sha256": model.weights_sha256, "source": source.origin, "source_sha256": source.checksum,
         "pictures": len(source), "device": str(model.device), "bf16": use_bf16, "seconds": round(time.perf_counter() - start, 2),
         "processes": world, "notes": notes,
+        "decoding": {"batched_on": None if plan is None else str(model.device) if on_device else "cpu",
+                     "one_by_one": one_by_one, "batched": len(source) - one_by_one, "workers": workers},
     }
     return acc.result(source.class_names, meta)

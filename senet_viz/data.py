@@ -24,8 +24,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from .errors import DataError
-from .images import SUFFIXES, load_image
+from .errors import DataError, ImageError
+from .images import SUFFIXES, load_image, read_picture
 
 MAX_MEMBERS = 200_000
 MAX_UNPACKED_BYTES = 4 * 1024**3
@@ -40,13 +40,17 @@ def cache_root() -> Path:
 
 @dataclass
 class LabelledPictures:
-    """Pictures with integer labels into ``class_names``; items decode lazily through the one loader."""
+    """Pictures with integer labels into ``class_names``; items decode lazily through the one loader.
+
+    ``_read``, where the pictures are encoded files, gives picture i's bytes undecoded (for
+    decoding in batches, ``senet_viz.batching``); None for sources held decoded."""
 
     class_names: list[str]
     labels: list[int]
     _load: Callable[[int], Image.Image] = field(repr=False)
     origin: str = ""
     checksum: str = ""
+    _read: Callable[[int], bytes] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -54,10 +58,25 @@ class LabelledPictures:
     def __getitem__(self, i: int) -> tuple[Image.Image, int]:
         return self._load(i), self.labels[i]
 
+    def load(self, i: int) -> Image.Image:
+        """Picture i through the one picture loader (every check, one clear error)."""
+        return self._load(i)
+
+    def read(self, i: int) -> bytes | None:
+        """Picture i's encoded bytes, or None where the source holds no file for it; a file that
+        cannot be read gives None too, and ``load`` then says why."""
+        if self._read is None:
+            return None
+        try:
+            return self._read(i)
+        except ImageError:
+            return None
+
     def subset(self, indices: list[int]) -> LabelledPictures:
-        load = self._load
+        load, read = self._load, self._read
         return LabelledPictures(
-            self.class_names, [self.labels[i] for i in indices], lambda j: load(indices[j]), self.origin, self.checksum
+            self.class_names, [self.labels[i] for i in indices], lambda j: load(indices[j]), self.origin, self.checksum,
+            None if read is None else (lambda j: read(indices[j])),
         )
 
     def limit_per_class(self, k: int | None) -> LabelledPictures:
@@ -131,7 +150,8 @@ def image_folder(root: str | Path, *, origin: str = "", checksum: str = "", conf
         remap = {old: new for new, old in enumerate(used)}
         classes = [classes[k] for k in used]
         labels = [remap[k] for k in labels]
-    return LabelledPictures(classes, labels, lambda i: load_image(paths[i]), origin or str(root), checksum)
+    return LabelledPictures(classes, labels, lambda i: load_image(paths[i]), origin or str(root), checksum,
+                            lambda i: read_picture(paths[i]))
 
 
 def _check_member(name: str, is_file: bool, is_dir: bool) -> PurePosixPath | None:
@@ -312,7 +332,7 @@ def in_memory(items: list[tuple[str, bytes]], origin: str = "uploaded pictures")
     classes = sorted({c for c, _ in items})
     labels = [classes.index(c) for c, _ in items]
     blobs = [b for _, b in items]
-    return LabelledPictures(classes, labels, lambda i: load_image(blobs[i]), origin)
+    return LabelledPictures(classes, labels, lambda i: load_image(blobs[i]), origin, "", lambda i: read_picture(blobs[i]))
 
 
 def archive_bytes(data: bytes, name: str, workdir: Path) -> LabelledPictures:

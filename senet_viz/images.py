@@ -50,6 +50,11 @@ def _read(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple[bytes,
     return data, str(label)
 
 
+def read_picture(source: str | Path | bytes, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """A picture's bytes, undecoded, under the same byte limit and read errors as ``load_image``."""
+    return _read(source, max_bytes)[0]
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         a = np.asarray(img, dtype=np.float64)

@@ -43,14 +43,37 @@ def card_file(name: str) -> Path:
     return ASSETS / "weights" / f"{name}.json"
 
 
-def cifar_preprocess(img: Image.Image) -> torch.Tensor:
-    """PIL RGB -> normalised tensor [3, 32, 32]: shorter side to 32, centre crop, ToTensor, Normalize."""
+def _cifar_size(w: int, h: int) -> tuple[int, int]:
+    scale = 32 / min(w, h)
+    return max(32, round(w * scale)), max(32, round(h * scale))
+
+
+def cifar_geometry(img: Image.Image) -> Image.Image:
+    """Shorter side to 32 (bilinear), centre crop to 32 x 32; a 32 x 32 picture stays as it is."""
     if img.size != (32, 32):
-        w, h = img.size
-        scale = 32 / min(w, h)
-        img = img.resize((max(32, round(w * scale)), max(32, round(h * scale))), Image.BILINEAR, reducing_gap=3.0)
+        img = img.resize(_cifar_size(*img.size), Image.BILINEAR, reducing_gap=3.0)
         left, top = (img.width - 32) // 2, (img.height - 32) // 2
         img = img.crop((left, top, left + 32, top + 32))
+    return img
+
+
+def cifar_geometry_tensor(x: torch.Tensor) -> torch.Tensor:
+    """``cifar_geometry`` on a uint8 (..., 3, H, W) tensor on any device (antialiased bilinear,
+    so close to Pillow's pixels, not equal)."""
+    h, w = x.shape[-2:]
+    if (h, w) == (32, 32):
+        return x
+    import torchvision.transforms.v2.functional as F
+
+    nw, nh = _cifar_size(w, h)
+    x = F.resize(x, [nh, nw], interpolation=F.InterpolationMode.BILINEAR, antialias=True)
+    top, left = (nh - 32) // 2, (nw - 32) // 2
+    return x[..., top : top + 32, left : left + 32]
+
+
+def cifar_preprocess(img: Image.Image) -> torch.Tensor:
+    """PIL RGB -> normalised tensor [3, 32, 32]: shorter side to 32, centre crop, ToTensor, Normalize."""
+    img = cifar_geometry(img)
     x = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8).view(32, 32, 3)
     x = x.permute(2, 0, 1).float().div(255.0)
     mean = torch.tensor(CIFAR_MEAN).view(3, 1, 1)
