@@ -3,9 +3,11 @@
     .venv/bin/python benchmarks/run.py [--quick] [--skip-app] [--data ARCHIVE]
 
 Measures
-- capture / plain forward at batch 1 and 64 (embedded model; seresnet50 at batch 1 and 8);
+- capture / plain forward at batch 1 and 64 (embedded model; seresnet50 at batch 1 and 8 on
+  the CPU, 1 and 64 on CUDA), the plain forward on a hook-free copy of the network;
 - single-picture inspect latency p50 / p95, warm (decode + preprocess + capture + top-5);
-- statistics end to end (archive in, statistics out) in pictures/s against the bare forward;
+- statistics end to end (archive in, statistics out) in pictures/s against the bare forward,
+  with the default loader workers (one per core); on CUDA also seresnet50 on 224-pixel JPEGs;
 - peak memory (RSS) of the statistics command for 1,000 and 10,000 pictures;
 - app cold start to the first rendered page in headless Chromium, and a rerun after a widget change.
 Writes benchmarks/results/<date>-<device>.json and rewrites the table in docs/benchmarks.md.
@@ -56,9 +58,9 @@ def _time(fn, device, repeats: int) -> list[float]:
 
 
 def capture_overhead(model, batch: int, repeats: int) -> dict:
-    """Interleaved plain and capture runs, so drift of the machine affects both alike. The
-    plain forward runs a copy of the network without any hook (the capture hooks, inert
-    outside a capture, still cost a little in every forward of the model that has them)."""
+    """Interleaved runs of a copy of the network without any hook (plain), the model's network
+    with the capture hooks installed but inert (no capture running), and a capture, so drift
+    of the machine affects all alike. The ratio is capture / plain."""
     import copy
 
     x = torch.randn(batch, *model.input_size, device=model.device)
@@ -69,18 +71,25 @@ def capture_overhead(model, batch: int, repeats: int) -> dict:
         with torch.inference_mode():
             bare(x)
 
+    def inert():
+        with torch.inference_mode():
+            model.net(x)
+
     def captured():
         capture(model, x, batch_size=batch)
 
     for _ in range(3):
         plain()
         captured()
-    p, c = [], []
+        inert()
+    p, c, i = [], [], []
     for _ in range(repeats):
         p += _time(plain, model.device, 1)
         c += _time(captured, model.device, 1)
-    mp, mc = statistics.median(p), statistics.median(c)
-    return {"batch": batch, "plain_ms": 1000 * mp, "capture_ms": 1000 * mc, "ratio": mc / mp}
+        i += _time(inert, model.device, 1)
+    mp, mc, mi = statistics.median(p), statistics.median(c), statistics.median(i)
+    return {"batch": batch, "plain_ms": 1000 * mp, "capture_ms": 1000 * mc, "ratio": mc / mp,
+            "inert_hooks_ms": 1000 * mi, "inert_ratio": mi / mp}
 
 
 def inspect_latency(model, repeats: int) -> dict:
@@ -100,18 +109,13 @@ def inspect_latency(model, repeats: int) -> dict:
     return {"p50_ms": float(np.percentile(t, 50)), "p95_ms": float(np.percentile(t, 95)), "n": repeats}
 
 
-def stats_throughput(model, data: Path, limit_per_class: int, workers: int) -> dict:
-    from senet_viz.collect import compute_stats
-    from senet_viz.data import open_source
-
-    source = open_source(data).limit_per_class(limit_per_class)
-    t = time.perf_counter()
-    st = compute_stats(model, source, batch_size=256, workers=workers)
-    end_to_end = st.total / (time.perf_counter() - t)
-    x = torch.randn(256, *model.input_size, device=model.device)
-    n_batches = max(1, st.total // 256)
+def bare_forward_per_s(model, batch: int, pictures: int) -> float:
+    """The network alone at ``batch``, as the statistics run it: on CUDA bf16 and channels_last,
+    on the CPU float32 (best of 3)."""
+    x = torch.randn(batch, *model.input_size, device=model.device)
+    n_batches = max(1, pictures // batch)
     cuda = model.device.type == "cuda"
-    if cuda:  # the bare forward as the statistics run it there: bf16, channels_last
+    if cuda:
         x = x.contiguous(memory_format=torch.channels_last)
 
     def bare():
@@ -120,9 +124,42 @@ def stats_throughput(model, data: Path, limit_per_class: int, workers: int) -> d
                 model.net(x)
 
     bare()
-    forward = n_batches * 256 / min(_time(bare, model.device, 3))
-    return {"pictures": st.total, "workers": workers, "end_to_end_per_s": end_to_end, "bare_forward_per_s": forward,
-            "ratio": end_to_end / forward}
+    return n_batches * batch / min(_time(bare, model.device, 3))
+
+
+def stats_throughput(model, source, label: str, batch: int = 256, workers: int | None = None, decode: str = "auto") -> dict:
+    """Statistics end to end (pictures on disk in, statistics out) against the bare forward."""
+    from senet_viz.collect import compute_stats
+
+    before = bare_forward_per_s(model, batch, len(source))
+    t = time.perf_counter()
+    st = compute_stats(model, source, batch_size=batch, workers=workers, decode=decode)
+    end_to_end = st.total / (time.perf_counter() - t)
+    after = bare_forward_per_s(model, batch, len(source))
+    forward = 2 / (1 / before + 1 / after)  # the mean time, measured on both sides of the run (a drifting machine)
+    return {"model": label, "pictures": st.total, "workers": st.meta["decoding"]["workers"],
+            "decoded_on": st.meta["decoding"]["batched_on"], "one_by_one": st.meta["decoding"]["one_by_one"],
+            "end_to_end_per_s": end_to_end, "bare_forward_per_s": forward, "ratio": end_to_end / forward}
+
+
+def jpeg_folder(root: Path, pictures: int, size: int = 224, classes: int = 10) -> Path:
+    """``pictures`` photo-like JPEGs of size x size in ``classes`` class folders (smooth colour
+    fields with noise, quality 90), made once per size and count."""
+    from PIL import Image
+
+    folder = root / f"jpeg-{size}-{pictures}"
+    if folder.is_dir():
+        return folder
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:size, 0:size] / size
+    for k in range(pictures):
+        a = rng.uniform(1, 6, 6)
+        img = np.stack([np.sin(a[0] * x + a[1] * y), np.cos(a[2] * y - a[3] * x), np.sin(a[4] * x * y + a[5])], -1)
+        img = (127 + 100 * img + rng.normal(0, 12, img.shape)).clip(0, 255).astype(np.uint8)
+        path = folder / f"class{k % classes}" / f"{k:05d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(path, quality=90)
+    return folder
 
 
 def stats_peak_memory(data: Path, per_class: int) -> dict:
@@ -176,12 +213,15 @@ def app_timings() -> dict:
 
 def write_markdown(result: dict, path: Path) -> None:
     r = result
-    rows = [f"| capture / plain, {c['model']}, batch {c['batch']} | {c['ratio']:.3f} ({c['plain_ms']:.2f} ms → {c['capture_ms']:.2f} ms) |"
+    rows = [f"| capture / plain, {c['model']}, batch {c['batch']} | {c['ratio']:.3f} ({c['plain_ms']:.2f} ms → {c['capture_ms']:.2f} ms)"
+            + (f"; hooks installed, no capture: {c['inert_ratio']:.3f}" if "inert_ratio" in c else "") + " |"
             for c in r["capture_overhead"]]
     rows += [f"| inspect latency, {k} (warm) | p50 {v['p50_ms']:.1f} ms, p95 {v['p95_ms']:.1f} ms |" for k, v in r["inspect_latency"].items()]
-    if "stats" in r:
-        s = r["stats"]
-        rows.append(f"| statistics end to end, {s['pictures']:,} pictures, {s['workers']} workers | {s['end_to_end_per_s']:.0f} pictures/s, "
+    stats = r.get("stats", [])
+    for s in [stats] if isinstance(stats, dict) else stats:  # one dict in results made before several were measured
+        where = f", decoded on {s['decoded_on']}, {s['one_by_one']} one by one" if "decoded_on" in s else ""
+        rows.append(f"| statistics end to end, {s.get('model', 'se_resnet20_cifar10')}, {s['pictures']:,} pictures, "
+                    f"{s['workers']} workers{where} | {s['end_to_end_per_s']:.0f} pictures/s, "
                     f"{s['ratio']:.2f} of the bare forward ({s['bare_forward_per_s']:.0f}/s) |")
     for m in r.get("stats_memory", []):
         rows.append(f"| statistics memory, {m['pictures']:,} pictures | RSS {m['rss_after_imports_mib']:.0f} MiB after imports → "
@@ -239,9 +279,19 @@ def main() -> int:
     }
     print(json.dumps(result, indent=1), flush=True)
     uninstall(model)
+    from senet_viz.data import open_source
+
+    result["stats"] = []
     if args.data.exists():
-        result["stats"] = stats_throughput(model, args.data, 100 if args.quick else 1000, workers=2)
+        source = open_source(args.data).limit_per_class(100 if args.quick else 1000)
+        result["stats"].append(stats_throughput(model, source, "se_resnet20_cifar10"))
+        if dev.type == "cuda":  # tiny JPEGs: the CPU workers' decoder against the GPU's
+            result["stats"].append(stats_throughput(model, source, "se_resnet20_cifar10", decode="cpu"))
         result["stats_memory"] = [stats_peak_memory(args.data, 100), stats_peak_memory(args.data, 1000)]
+    if dev.type == "cuda":  # an ImageNet network on 224-pixel JPEGs (on the CPU it would take many minutes)
+        folder = jpeg_folder(Path(os.environ.get("SENET_VIZ_CACHE", Path.home() / ".cache" / "senet_viz")) / "bench",
+                             1000 if args.quick else 5000)
+        result["stats"].append(stats_throughput(big, open_source(folder), "seresnet50 (random), 224-pixel JPEGs"))
     if not args.skip_app:
         result["app"] = app_timings()
     print(json.dumps({k: result[k] for k in ("stats", "stats_memory", "app") if k in result}, indent=1))
