@@ -1,8 +1,9 @@
 """Capture of the squeeze descriptors z and the excitation vectors s of every SE block.
 
-Hooks are installed once per loaded model and are inert outside a capture: each one looks
-up the capture active in its own thread (a ``ContextVar``) and returns at once when there is
-none. Streamlit runs each session in its own thread, so many sessions can capture through
+Hooks are installed once per loaded model and are inert outside a capture: each one looks up
+the capture active in its own thread (a ``ContextVar``) and returns at once when there is
+none. The project's own ``SEBlock`` gets an observer function instead of its two hooks: the
+same work, without the cost of module hook dispatch. Streamlit runs each session in its own thread, so many sessions can capture through
 one shared model at the same time without seeing each other's numbers, and the model is
 never switched out of eval mode.
 
@@ -27,6 +28,7 @@ from PIL import Image
 
 from .errors import BlockNotFound, SenetVizError
 from .models.registry import LoadedModel
+from .models.se_block import SEBlock
 
 _ACTIVE: contextvars.ContextVar[_Recorder | None] = contextvars.ContextVar("senet_viz_capture", default=None)
 DEFAULT_BATCH = 64
@@ -74,9 +76,14 @@ class _Hooks:
 
     def __init__(self, model: LoadedModel) -> None:
         self.handles = []
+        self.observed: list[SEBlock] = []
         self.blocks = model.blocks
         self.with_maps = False
         for b in model.blocks:
+            if isinstance(b.module, SEBlock):  # the project's block calls an observer between Eqs. 3 and 4
+                b.module.observer = _observer(b.name)
+                self.observed.append(b.module)
+                continue
             self.handles += [
                 getattr(b.module, b.adapter.fc1).register_forward_pre_hook(_squeeze_hook(b.name)),
                 getattr(b.module, b.adapter.gate).register_forward_hook(_gate_hook(b.name)),
@@ -94,6 +101,9 @@ class _Hooks:
         for h in self.handles:
             h.remove()
         self.handles.clear()
+        for module in self.observed:
+            module.observer = None
+        self.observed.clear()
 
 
 def _squeeze_hook(name: str):
@@ -115,6 +125,21 @@ def _gate_hook(name: str):
         rec.excitation.setdefault(name, []).append(s)
         return s if replace is not None else None
     return hook
+
+
+def _observer(name: str):
+    """``SEBlock.observer``: both hooks above in one call."""
+    def observe(z: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        rec = _ACTIVE.get()
+        if rec is None:
+            return s
+        rec.squeeze.setdefault(name, []).append(z)
+        replace = rec.override.get(name)
+        if replace is not None:
+            s = replace(s)
+        rec.excitation.setdefault(name, []).append(s)
+        return s
+    return observe
 
 
 def _map(kind: str, name: str, value: torch.Tensor) -> None:
@@ -238,15 +263,29 @@ def _to_host(flat: torch.Tensor) -> np.ndarray:
     return host.numpy()
 
 
-def gather(rec: _Recorder, logits: list[torch.Tensor], names: list[str]
+def gather(rec: _Recorder, logits: list[torch.Tensor], names: list[str], *, one_copy: bool | None = None
            ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
-    """z and s of every block and the logits, as float32 arrays on the host, through one copy.
+    """z and s of every block and the logits, as float32 (N, C) arrays on the host.
 
-    Everything is laid out block after block in one flat tensor on the device (one ``cat``),
-    copied once, and split into (N, C) views of that one host buffer."""
+    From a GPU (``one_copy``, the default there): everything is laid out block after block in
+    one flat tensor on the device (one ``cat``), copied once, and split into views of that one
+    host buffer. On the CPU the arrays are views of the tensors the network computed (no copy
+    at all; a copy only to join the chunks of an out-of-memory retry or to leave bf16)."""
+    n = sum(t.shape[0] for t in logits)
+    stores = (rec.squeeze, rec.excitation)
+    if one_copy is None:
+        one_copy = logits[0].device.type != "cpu" or rec.moved_to_cpu
+    if not one_copy:
+        def host(chunks: list[torch.Tensor]) -> np.ndarray:
+            t = chunks[0] if len(chunks) == 1 else torch.cat([c.reshape(c.shape[0], -1) for c in chunks])
+            if t.dim() != 2:  # (N, C, 1, 1) from a convolutional SE module
+                t = t.reshape(n, -1)
+            return (t if t.dtype == torch.float32 else t.float()).numpy()
+
+        return ({name: host(rec.squeeze[name]) for name in names}, {name: host(rec.excitation[name]) for name in names},
+                host(logits))
     pieces: list[torch.Tensor] = []
     widths: list[int] = []
-    stores = (rec.squeeze, rec.excitation)
     for store in stores:
         for name in names:
             chunks = store[name]
@@ -255,16 +294,15 @@ def gather(rec: _Recorder, logits: list[torch.Tensor], names: list[str]
     pieces += [t.reshape(-1) for t in logits]
     if rec.moved_to_cpu:  # part of it ran on the CPU copy after an out-of-memory
         pieces = [t.cpu() for t in pieces]
-    host = _to_host(torch.cat(pieces).float())
-    n = sum(t.shape[0] for t in logits)
+    flat = _to_host(torch.cat(pieces).float())
     out: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] = ({}, {})
     at, i = 0, 0
     for kind in range(len(stores)):
         for name in names:
-            out[kind][name] = host[at : at + n * widths[i]].reshape(n, widths[i])
+            out[kind][name] = flat[at : at + n * widths[i]].reshape(n, widths[i])
             at += n * widths[i]
             i += 1
-    return out[0], out[1], host[at:].reshape(n, -1)
+    return out[0], out[1], flat[at:].reshape(n, -1)
 
 
 def record(
@@ -360,8 +398,11 @@ def capture(
     known = {b.name for b in model.blocks}
     for name in (wanted | set(override or ())) - known:
         raise BlockNotFound(f"{model.name} has no block {name!r}")
-    with torch.inference_mode():
-        x_all = _as_batch(model, images)
+    if isinstance(images, torch.Tensor) and images.dim() == 4 and images.device == model.device:
+        x_all = images
+    else:
+        with torch.inference_mode():
+            x_all = _as_batch(model, images)
     if wanted:
         per_picture = sum(2 * 4 * b.channels * b.resolution[0] * b.resolution[1] for b in model.blocks if b.name in wanted)
         if per_picture * x_all.shape[0] > MAPS_BUDGET:

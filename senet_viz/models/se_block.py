@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -38,7 +40,14 @@ class SEBlock(nn.Module):
 
     ``fc1`` holds W1 (C/r x C) and b1, ``fc2`` holds W2 (C x C/r) and b2.
     The forward's input is U and its output is s * U.
+
+    ``observer``: None, or a function of (z, s) returning the s to scale by, called between
+    Eq. 3 and Eq. 4. ``senet_viz.capture`` sets it to record z and s (and, for an ablation, to
+    replace s): one plain call instead of two module hooks, whose dispatch costs about as much
+    as the rest of the block at batch 1.
     """
+
+    observer: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     def __init__(self, channels: int, reduction: int = 16, *, squeeze: str = "avg", gate: str = "sigmoid") -> None:
         super().__init__()
@@ -67,7 +76,10 @@ class SEBlock(nn.Module):
         return self.gate(self.fc2(self.relu(self.fc1(z))))
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        s = self.excite(self.squeeze(u))
+        z = self.squeeze(u)
+        s = self.excite(z)
+        if self.observer is not None:
+            s = self.observer(z, s)
         return u * s[:, :, None, None]  # Eq. 4, the scale
 
     def extra_repr(self) -> str:
