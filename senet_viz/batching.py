@@ -288,20 +288,20 @@ def _one_picture(source: LabelledPictures, plan: InputPlan, i: int) -> np.ndarra
     return np.array(plan.geometry(source.load(i)))  # a writable copy
 
 
-def _decode_cpu(encoded: list[torch.Tensor]) -> list[torch.Tensor | None]:
-    """decode_jpeg over the list; when the batch call fails, picture by picture, None for each
-    one it refuses."""
+def _decode(encoded: list[torch.Tensor], device: torch.device | str = "cpu") -> list[torch.Tensor | None]:
+    """decode_jpeg over the list on ``device``; when the batch call fails, picture by picture,
+    None for each one the decoder refuses."""
     from torchvision.io import ImageReadMode, decode_jpeg
 
     if not encoded:
         return []
     try:
-        return decode_jpeg(encoded, mode=ImageReadMode.RGB)
+        return decode_jpeg(encoded, mode=ImageReadMode.RGB, device=device)
     except RuntimeError:
         out = []
         for data in encoded:
             try:
-                out.append(decode_jpeg(data, mode=ImageReadMode.RGB))
+                out.append(decode_jpeg(data, mode=ImageReadMode.RGB, device=device))
             except RuntimeError:
                 out.append(None)
         return out
@@ -331,7 +331,7 @@ class Collate:
         if self.on_device:
             batch.encoded = jpeg
         else:
-            pictures = _decode_cpu([data for _, data, _ in jpeg])
+            pictures = _decode([data for _, data, _ in jpeg])
             for (k, _, orientation), x in zip(jpeg, pictures):
                 batch.decoded.append((k, self._fit(x, orientation) if x is not None
                                       else _one_picture(self.source, self.plan, indices[k])))
@@ -365,7 +365,7 @@ def to_device_batch(batch: Batch, plan: InputPlan, source: LabelledPictures, dev
     one_by_one = batch.one_by_one
     for k, a in batch.decoded:
         pixels[k] = torch.from_numpy(a).to(device, non_blocking=True)
-    decoded = _decode_on(device, [data for _, data, _ in batch.encoded])
+    decoded = _decode([data for _, data, _ in batch.encoded], device)
     same_size: dict[tuple[int, ...], list[tuple[int, torch.Tensor]]] = {}
     for (k, _, orientation), x in zip(batch.encoded, decoded):
         if x is None:
@@ -378,20 +378,3 @@ def to_device_batch(batch: Batch, plan: InputPlan, source: LabelledPictures, dev
         ks = [k for k, _ in group]
         pixels[ks] = plan.device_geometry(torch.stack([x for _, x in group])).permute(0, 2, 3, 1)
     return plan.normalise(pixels), one_by_one
-
-
-def _decode_on(device: torch.device, encoded: list[torch.Tensor]) -> list[torch.Tensor | None]:
-    from torchvision.io import ImageReadMode, decode_jpeg
-
-    if not encoded:
-        return []
-    try:
-        return decode_jpeg(encoded, mode=ImageReadMode.RGB, device=device)
-    except RuntimeError:
-        out = []
-        for data in encoded:
-            try:
-                out.append(decode_jpeg(data, mode=ImageReadMode.RGB, device=device))
-            except RuntimeError:
-                out.append(None)
-        return out

@@ -169,6 +169,19 @@ def test_the_device_decode_path_on_the_cpu_matches_where_no_resize_is_needed(shi
         np.testing.assert_allclose(st.excitation_mean(b), ref.excitation_mean(b), atol=0.02)
 
 
+def test_the_device_path_resizes_like_pillow_for_an_imagenet_model(seresnet50):
+    """timm's Resize and CenterCrop on a batch of decoded tensors (as on CUDA) against Pillow's."""
+    plan = model_plan(seresnet50)
+    source = open_source(PICTURES)
+    dataset = EncodedPictures(source, list(range(len(source))))
+    items = [dataset[k] for k in range(len(source))]
+    x, _ = to_device_batch(Collate(source, plan, decode_on_device=True)(items), plan, source, torch.device("cpu"))
+    cpu_x, _ = to_device_batch(Collate(source, plan, decode_on_device=False)(items), plan, source, torch.device("cpu"))
+    assert x.shape == cpu_x.shape == (len(source), 3, 224, 224)
+    difference = (x - cpu_x).abs().mean(dim=(1, 2, 3))
+    assert float(difference.max()) < 0.05, difference  # in normalised units; 1/255 is about 0.017
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_statistics_decode_on_the_gpu_and_count_what_fell_back(tmp_path):
     from senet_viz.models import load_model
