@@ -30,11 +30,12 @@ if not common.need_se_blocks(model):
 
 def _progress_stats(source, label: str) -> ExcitationStats:
     bar = st.progress(0.0, text=f"Computing statistics over {len(source)} pictures…")
-    # workers=0: no loader processes forked from the server, which runs a thread per session
-    result = compute_stats(model, source, batch_size=32, workers=0,
-                           on_batch=lambda done, total: bar.progress(done / total, text=f"{done} of {total} pictures"))
-    bar.empty()
-    return result
+    try:
+        # workers=0: no loader processes forked from the server, which runs a thread per session
+        return compute_stats(model, source, batch_size=32, workers=0,
+                             on_batch=lambda done, total: bar.progress(done / total, text=f"{done} of {total} pictures"))
+    finally:  # also when a picture is refused: its error line stands alone
+        bar.empty()
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -79,7 +80,7 @@ if source_choice.startswith("Shipped"):
                f"Made by: `{stats.meta.get('command', 'python -m senet_viz stats')}`")
 elif source_choice.startswith("CIFAR-10 test split"):
     st.caption(f"Statistics of the loaded weights ({common.plain(common.weights_label(model))}) on the 10,000 test pictures: "
-               "about 15 s on a CPU, once per weights file.")
+               "about 30 s on a 2-core CPU, once per weights file.")
     if st.button("Compute", key="compute_test_stats") or st.session_state.get("test_stats_for") == common.model_key(model):
         try:
             stats = stats_of_test_split(model, common.model_key(model), model.weights_sha256)
