@@ -265,7 +265,7 @@ def main() -> int:
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "torch": torch.__version__,
         "threads": torch.get_num_threads(), "command": "python benchmarks/run.py " + " ".join(sys.argv[1:]),
         "capture_overhead": [
-            {"model": "se_resnet20_cifar10", **capture_overhead(model, 1, reps * 4)},
+            {"model": "se_resnet20_cifar10", **capture_overhead(model, 1, reps * 12)},  # short runs: more of them
             {"model": "se_resnet20_cifar10", **capture_overhead(model, 64, reps)},
             {"model": "seresnet50 (random)", **capture_overhead(big, 1, max(5, reps // 3))},
             {"model": "seresnet50 (random)", **capture_overhead(big, 8 if dev.type == "cpu" else 64, max(5, reps // 3))},

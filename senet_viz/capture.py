@@ -395,9 +395,10 @@ def capture(
     ``override``: see ``record``; the captured s is then the one the block multiplied by.
     """
     wanted = frozenset(maps or ())
-    known = {b.name for b in model.blocks}
-    for name in (wanted | set(override or ())) - known:
-        raise BlockNotFound(f"{model.name} has no block {name!r}")
+    if wanted or override:
+        known = {b.name for b in model.blocks}
+        for name in (wanted | set(override or ())) - known:
+            raise BlockNotFound(f"{model.name} has no block {name!r}")
     if isinstance(images, torch.Tensor) and images.dim() == 4 and images.device == model.device:
         x_all = images
     else:
