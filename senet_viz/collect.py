@@ -59,11 +59,13 @@ def distributed_context() -> tuple[int, int]:
 
 
 def default_workers() -> int:
-    """Loader processes by default: one per core this process may use."""
+    """Loader processes by default: one per core this process may use, shared among the
+    processes torchrun starts on this machine (``LOCAL_WORLD_SIZE``); at least one."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
 
 
 def _loader(model: LoadedModel, source: LabelledPictures, indices: list[int], batch_size: int, workers: int,

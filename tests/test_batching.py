@@ -124,6 +124,18 @@ def test_cifar_statistics_equal_the_picture_by_picture_reference(shipped):
     assert st.meta["decoding"]["one_by_one"] == 0
 
 
+def test_loader_workers_default_to_the_cores_shared_by_local_processes(monkeypatch):
+    from senet_viz.collect import default_workers
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert default_workers() == 16
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")  # torchrun --nproc_per_node=4
+    assert default_workers() == 4
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "32")
+    assert default_workers() == 1
+
+
 def test_a_corrupt_jpeg_is_one_clear_error_from_a_worker(shipped, tmp_path):
     """A JPEG with a good frame header and a broken Huffman table: the batch decoder refuses it, the one
     loader says what is wrong, in one line, also when a worker process found it."""
