@@ -147,16 +147,12 @@ class InputPlan:
     geometry: Callable[[Image.Image], Image.Image]
     device_geometry: Callable[[torch.Tensor], torch.Tensor] | None
     identity: bool = False
-    _constants: dict = field(default_factory=dict, repr=False)
 
     def normalise(self, pixels: torch.Tensor) -> torch.Tensor:
         """uint8 (N, H, W, 3) -> float (N, 3, H, W): x / 255, then (x - mean) / std, the same
         float32 operations as ToTensor and Normalize, so the same numbers."""
-        key = pixels.device
-        if key not in self._constants:
-            self._constants[key] = (torch.tensor(self.mean, device=key).view(1, -1, 1, 1),
-                                    torch.tensor(self.std, device=key).view(1, -1, 1, 1))
-        mean, std = self._constants[key]
+        mean = torch.tensor(self.mean, device=pixels.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=pixels.device).view(1, -1, 1, 1)
         x = pixels.permute(0, 3, 1, 2).float().div(255.0)
         return ((x - mean) / std).contiguous()
 
@@ -325,21 +321,19 @@ class Collate:
         indices = [i for i, _, _, _ in items]
         batch = Batch(torch.tensor([y for _, y, _, _ in items]), indices)
         jpeg = [(k, data, o) for k, (_, _, data, o) in enumerate(items) if data is not None]
-        for k, (i, _, data, _) in enumerate(items):
-            if data is None:
-                batch.decoded.append((k, _one_picture(self.source, self.plan, i)))
+        batch.decoded = [(k, _one_picture(self.source, self.plan, i)) for k, (i, _, data, _) in enumerate(items)
+                         if data is None]
+        batch.one_by_one = len(batch.decoded)
         if self.on_device:
             batch.encoded = jpeg
-        else:
-            pictures = _decode([data for _, data, _ in jpeg])
-            for (k, _, orientation), x in zip(jpeg, pictures):
-                batch.decoded.append((k, self._fit(x, orientation) if x is not None
-                                      else _one_picture(self.source, self.plan, indices[k])))
-                batch.one_by_one += x is None
-            batch.decoded.sort(key=lambda kv: kv[0])
-            batch.pixels = torch.from_numpy(np.stack([a for _, a in batch.decoded]))
-            batch.decoded = []
-        batch.one_by_one += sum(data is None for _, _, data, _ in items)
+            return batch
+        rows: list[np.ndarray | None] = [None] * len(items)
+        for k, a in batch.decoded:
+            rows[k] = a
+        for (k, _, orientation), x in zip(jpeg, _decode([data for _, data, _ in jpeg])):
+            rows[k] = self._fit(x, orientation) if x is not None else _one_picture(self.source, self.plan, indices[k])
+            batch.one_by_one += x is None
+        batch.pixels, batch.decoded = torch.from_numpy(np.stack(rows)), []
         return batch
 
     def _fit(self, x: torch.Tensor, orientation: int) -> np.ndarray:

@@ -62,7 +62,7 @@ class _Recorder:
         retry joined)."""
         out = {}
         for name, chunks in getattr(self, kind).items():
-            flat = [t.reshape(t.shape[0], -1) for t in chunks]
+            flat = [t if t.dim() == 2 else t.reshape(t.shape[0], -1) for t in chunks]  # (N, C, 1, 1) from a conv SE
             out[name] = flat[0] if len(flat) == 1 else torch.cat([t.to(device) for t in flat])
         return out
 
@@ -244,7 +244,8 @@ def _as_batch(model: LoadedModel, images) -> torch.Tensor:
         return x.to(model.device)
     if isinstance(images, Image.Image):
         images = [images]
-    return model.batch(list(images))
+    with torch.inference_mode():
+        return model.batch(list(images))
 
 
 def _host(chunks: dict[str, list[torch.Tensor]]) -> dict[str, np.ndarray]:
@@ -276,14 +277,13 @@ def gather(rec: _Recorder, logits: list[torch.Tensor], names: list[str], *, one_
     if one_copy is None:
         one_copy = logits[0].device.type != "cpu" or rec.moved_to_cpu
     if not one_copy:
-        def host(chunks: list[torch.Tensor]) -> np.ndarray:
-            t = chunks[0] if len(chunks) == 1 else torch.cat([c.reshape(c.shape[0], -1) for c in chunks])
-            if t.dim() != 2:  # (N, C, 1, 1) from a convolutional SE module
-                t = t.reshape(n, -1)
+        def host(t: torch.Tensor) -> np.ndarray:
             return (t if t.dtype == torch.float32 else t.float()).numpy()
 
-        return ({name: host(rec.squeeze[name]) for name in names}, {name: host(rec.excitation[name]) for name in names},
-                host(logits))
+        cpu = torch.device("cpu")
+        z, s = rec.per_block("squeeze", cpu), rec.per_block("excitation", cpu)
+        return ({name: host(z[name]) for name in names}, {name: host(s[name]) for name in names},
+                host(logits[0] if len(logits) == 1 else torch.cat(logits)))
     pieces: list[torch.Tensor] = []
     widths: list[int] = []
     for store in stores:
@@ -399,11 +399,7 @@ def capture(
         known = {b.name for b in model.blocks}
         for name in (wanted | set(override or ())) - known:
             raise BlockNotFound(f"{model.name} has no block {name!r}")
-    if isinstance(images, torch.Tensor) and images.dim() == 4 and images.device == model.device:
-        x_all = images
-    else:
-        with torch.inference_mode():
-            x_all = _as_batch(model, images)
+    x_all = _as_batch(model, images)
     if wanted:
         per_picture = sum(2 * 4 * b.channels * b.resolution[0] * b.resolution[1] for b in model.blocks if b.name in wanted)
         if per_picture * x_all.shape[0] > MAPS_BUDGET:
