@@ -208,7 +208,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.model, args.data, args.test_data, Path(args.out), epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, weight_decay=args.weight_decay, decay_on=args.decay_on, se_weight_decay=args.se_weight_decay, seed=args.seed, device=args.device, progress=not args.no_progress,
         graphs=None if args.graphs is None else args.graphs == "on", init=args.init, swa_epochs=args.swa_epochs,
-        swa_lr=args.swa_lr,
+        swa_lr=args.swa_lr, checkpoint=Path(args.checkpoint) if args.checkpoint else None,
     )
     if "test" in card:
         print(f"top1={card['test']['top1']:.4f} n={card['test']['n']}")
@@ -291,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", default=None, help="start from these weights (.safetensors) instead of a random init")
     p.add_argument("--swa-epochs", type=int, default=0, help="epochs of stochastic weight averaging after the one-cycle epochs")
     p.add_argument("--swa-lr", type=float, default=0.05, help="the constant learning rate while averaging")
+    p.add_argument("--checkpoint", default=None,
+                   help="the run's checkpoint: resumed when present, removed when the run is done (default: beside --out)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_train)
     return parser

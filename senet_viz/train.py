@@ -31,6 +31,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .data import LabelledPictures, cache_root, open_source, sha256_file
+from .errors import SenetVizError
 from .evaluate import evaluate
 from .health import BlockHealth, health, health_line
 from .models.blocks import adapter_for, discover
@@ -275,6 +276,117 @@ def _init_record(init: str | Path) -> dict:
     return record
 
 
+class CheckpointMismatch(SenetVizError):
+    """A checkpoint that belongs to another run definition than the command's."""
+
+
+def run_definition(model_name: str, source: LabelledPictures, *, epochs: int, batch_size: int, lr: float,
+                   weight_decay: float, decay_on: str, se_weight_decay: float, label_smoothing: float, seed: int,
+                   init: str | Path | None, swa_epochs: int, swa_lr: float) -> dict:
+    """What defines a run, and so must be the same for a checkpoint to be resumed: the model, the
+    data, the schedule, averaging and seed. Where it runs (device, threads, precision) may change
+    from one segment to the next."""
+    return {"model": model_name, "train_data": source.checksum, "epochs": epochs, "swa_epochs": swa_epochs,
+            "swa_lr": swa_lr, "lr": lr, "batch_size": batch_size, "weight_decay": weight_decay, "decay_on": decay_on,
+            "se_weight_decay": se_weight_decay, "label_smoothing": label_smoothing, "seed": seed,
+            "init": sha256_file(Path(init)) if init is not None else None}
+
+
+def machine_record(dev: torch.device, bf16: bool) -> dict:
+    """Where a segment of a run ran: processor (with the flags that choose its kernels), threads,
+    precision and torch version."""
+    if dev.type == "cuda":
+        name, flags = torch.cuda.get_device_name(dev), []
+    else:
+        name, flags = cpu_name(), sorted(cpu_flags() & KERNEL_FLAGS)
+    return {"device": dev.type, "processor": name, "flags": flags, "threads": torch.get_num_threads(),
+            "precision": "bf16 autocast" if bf16 else "fp32", "torch": torch.__version__}
+
+
+#: CPU flags that decide which kernels torch and oneDNN use, recorded per training segment.
+KERNEL_FLAGS = frozenset({"avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile"})
+
+
+def cpu_flags() -> set[str]:
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    line = next((ln for ln in info.splitlines() if ln.startswith("flags")), "")
+    return set(line.partition(":")[2].split())
+
+
+def cpu_name() -> str:
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        info = ""
+    line = next((ln for ln in info.splitlines() if ln.startswith("model name")), "")
+    return line.partition(":")[2].strip() or platform.processor() or platform.machine()
+
+
+class Checkpoint:
+    """The resumable state of a run in one file: weights, optimizer, schedule position, the averaged
+    weights, the random generator, the history and the segments (one per start of the command).
+    Written atomically after every epoch; removed when the run has finished."""
+
+    def __init__(self, path: Path, definition: dict) -> None:
+        self.path, self.definition = path, definition
+
+    def load(self, net: nn.Module, opt: torch.optim.Optimizer, sched, swa, gen: torch.Generator, dev: torch.device) -> dict | None:
+        if not self.path.is_file():
+            return None
+        ckpt = torch.load(self.path, map_location=dev, weights_only=True)
+        stored = json.loads(ckpt.get("definition", "null"))
+        if stored is not None and stored != self.definition:
+            diff = ", ".join(f"{k} {stored.get(k)!r} there, {v!r} here" for k, v in self.definition.items() if stored.get(k) != v)
+            raise CheckpointMismatch(f"{self.path.name} belongs to another run ({diff}); remove it or run the command that made it")
+        net.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        if sched is not None:
+            sched.load_state_dict(ckpt["scheduler"])
+        if swa is not None:
+            swa.load_state_dict(ckpt["swa"])
+        gen.set_state(ckpt["generator"])
+        return {"epoch": ckpt["epoch"], "elapsed": ckpt["elapsed"], "history": json.loads(ckpt["history"]),
+                "segments": json.loads(ckpt.get("segments", "[]"))}
+
+    def save(self, net: nn.Module, opt: torch.optim.Optimizer, sched, swa, gen: torch.Generator, progress: dict) -> None:
+        state = {
+            "model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched else {},
+            "swa": swa.state_dict() if swa else {}, "generator": gen.get_state(), "epoch": progress["epoch"],
+            "elapsed": progress["elapsed"], "history": json.dumps(progress["history"]),
+            "segments": json.dumps(progress["segments"]), "definition": json.dumps(self.definition),
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.path)
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def train_epoch(stepper: Stepper, sched, x_norm: torch.Tensor, y_all: torch.Tensor, batch_size: int,
+                gen: torch.Generator, *, averaging: bool, desc: str, progress: bool, max_steps: int | None) -> tuple[float, int]:
+    """One epoch of SGD steps (the schedule stepped after each unless ``averaging``); the mean
+    loss and the number of steps taken."""
+    steps = len(y_all) // batch_size
+    if max_steps is not None:
+        steps = min(steps, max_steps)
+    order, shifts, flips = epoch_draws(len(y_all), len(y_all) // batch_size, batch_size, gen, x_norm.device)
+    bar = tqdm(range(steps), desc=desc, disable=not progress, leave=False)
+    running = torch.zeros((), device=x_norm.device)
+    for step in bar:
+        idx = order[step * batch_size : (step + 1) * batch_size]
+        running += stepper(batch(x_norm, idx, shifts, flips, step), y_all[idx])
+        if not averaging:
+            sched.step()
+        if progress and step % 50 == 0:  # a host sync, so only now and then
+            bar.set_postfix(loss=f"{float(running) / (step + 1):.3f}")
+    return float(running) / max(steps, 1), steps
+
+
 def train(
     model_name: str,
     train_source: str,
@@ -294,6 +406,7 @@ def train(
     init: str | Path | None = None,
     swa_epochs: int = 0,
     swa_lr: float = 0.05,
+    checkpoint: Path | None = None,
     max_steps: int | None = None,
     stop_after: int | None = None,
     progress: bool = True,
@@ -304,6 +417,8 @@ def train(
     (Izmailov et al., 2018): SGD at the constant ``swa_lr``, the weights averaged after each
     epoch, and BatchNorm statistics re-estimated for the average over one augmented pass.
     ``init``: start from these weights (a model trained before) instead of a random init.
+    ``checkpoint`` (default: beside ``out`` as .ckpt.pt) is resumed when present, if it belongs
+    to the same run definition, and removed once the weights are written.
 
     ``max_steps`` ends a short trial run early; ``stop_after`` stops after that many epochs of
     this run with the checkpoint written (and returns None), as an interruption would.
@@ -319,32 +434,26 @@ def train(
     x_all, y_all = decoded_arrays(source)
     x_norm = normalise(torch.from_numpy(x_all).to(dev))  # once: no per-step constants to copy
     y_all = torch.from_numpy(y_all).to(dev)
-    steps_per_epoch = len(y_all) // batch_size
     opt = _sgd(net, lr, weight_decay, decay_on, se_weight_decay)
     x_probe = x_norm[torch.linspace(0, len(x_norm) - 1, min(PROBE_PICTURES, len(x_norm))).long()]
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch) if epochs else None
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=len(y_all) // batch_size) if epochs else None
     swa = torch.optim.swa_utils.AveragedModel(net) if swa_epochs else None  # a copy made before any graphing
-    total = epochs + swa_epochs
     gen = torch.Generator().manual_seed(seed)
-    ckpt_path = out.with_suffix(".ckpt.pt")
-    start_epoch, elapsed, history = 0, 0.0, []
-    if ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location=dev, weights_only=True)
-        net.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        if sched is not None:
-            sched.load_state_dict(ckpt["scheduler"])
-        if swa is not None:
-            swa.load_state_dict(ckpt["swa"])
-        gen.set_state(ckpt["generator"])
-        start_epoch, elapsed, history = ckpt["epoch"], ckpt["elapsed"], json.loads(ckpt["history"])
-        print(f"resuming {model_name} after epoch {start_epoch} from {ckpt_path}")
+    definition = run_definition(model_name, source, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                                decay_on=decay_on, se_weight_decay=se_weight_decay, label_smoothing=label_smoothing,
+                                seed=seed, init=init, swa_epochs=swa_epochs, swa_lr=swa_lr)
+    ckpt = Checkpoint(checkpoint or out.with_suffix(".ckpt.pt"), definition)
+    state = ckpt.load(net, opt, sched, swa, gen, dev) or {"epoch": 0, "elapsed": 0.0, "history": [], "segments": []}
+    if state["epoch"]:
+        print(f"resuming {model_name} after epoch {state['epoch']} from {ckpt.path}")
     stepper = Stepper(net, opt, label_smoothing, dev)
     if (dev.type == "cuda") if graphs is None else graphs:
         # a sample batch to graph with, from its own generator: the run's random sequence stays as without graphs
         order, shifts, flips = epoch_draws(len(y_all), 1, batch_size, torch.Generator().manual_seed(seed), dev)
         stepper.use_graphs(batch(x_norm, order[:batch_size], shifts, flips, 0))
-    steps_done = 0
+    segment = {**machine_record(dev, stepper.bf16), "epochs": [state["epoch"], state["epoch"]], "seconds": 0.0}
+    state["segments"].append(segment)
+    total, start_epoch, steps_done = epochs + swa_epochs, state["epoch"], 0
     for epoch in range(start_epoch, total):
         averaging = epoch >= epochs
         if averaging:
@@ -352,38 +461,24 @@ def train(
                 group["lr"] = swa_lr
         net.train()
         t0 = time.perf_counter()
-        order, shifts, flips = epoch_draws(len(y_all), steps_per_epoch, batch_size, gen, dev)
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{total}", disable=not progress, leave=False)
-        running = torch.zeros((), device=dev)
-        for step in bar:
-            idx = order[step * batch_size : (step + 1) * batch_size]
-            running += stepper(batch(x_norm, idx, shifts, flips, step), y_all[idx])
-            if not averaging:
-                sched.step()
-            if progress and step % 50 == 0:  # a host sync, so only now and then
-                bar.set_postfix(loss=f"{float(running) / (step + 1):.3f}")
-            steps_done += 1
-            if max_steps is not None and steps_done >= max_steps:
-                break
+        loss, steps = train_epoch(stepper, sched, x_norm, y_all, batch_size, gen, averaging=averaging, desc=f"epoch {epoch + 1}/{total}",
+                                  progress=progress, max_steps=None if max_steps is None else max_steps - steps_done)
+        steps_done += steps
         if averaging:
             swa.update_parameters(net)
-        elapsed += time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        state["elapsed"] += seconds
+        segment["seconds"] = round(segment["seconds"] + seconds, 1)
+        segment["epochs"][1] = state["epoch"] = epoch + 1
         report = probe_health(net, x_probe)
-        history.append({"epoch": epoch + 1, "loss": round(float(running) / (step + 1), 5), "seconds": round(elapsed, 1),
-                        "se_health": {h.name: [h.live, round(h.s_std, 4)] for h in report}})
-        print(f"epoch {epoch + 1}/{total} loss {history[-1]['loss']:.4f} elapsed {elapsed:.0f}s", flush=True)
+        state["history"].append({"epoch": epoch + 1, "loss": round(loss, 5), "seconds": round(state["elapsed"], 1),
+                                 "se_health": {h.name: [h.live, round(h.s_std, 4)] for h in report}})
+        print(f"epoch {epoch + 1}/{total} loss {loss:.4f} elapsed {state['elapsed']:.0f}s", flush=True)
         if report:
             print(health_line(report), flush=True)
         if max_steps is not None and steps_done >= max_steps:
             break
-        out.parent.mkdir(parents=True, exist_ok=True)
-        state = {
-            "model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched else {},
-            "swa": swa.state_dict() if swa else {},
-            "generator": gen.get_state(), "epoch": epoch + 1, "elapsed": elapsed, "history": json.dumps(history),
-        }
-        torch.save(state, ckpt_path.with_suffix(".tmp"))
-        os.replace(ckpt_path.with_suffix(".tmp"), ckpt_path)
+        ckpt.save(net, opt, sched, swa, gen, state)
         if stop_after is not None and epoch + 1 - start_epoch >= stop_after and epoch + 1 < total:
             return None
 
@@ -391,9 +486,32 @@ def train(
         net = swa.module
         t0 = time.perf_counter()
         estimate_batchnorm(net, x_norm, batch_size, gen)
-        elapsed += time.perf_counter() - t0
+        state["elapsed"] += time.perf_counter() - t0
     net.eval()
+    card = model_card(model_name, spec, net, source, dev, stepper, state, definition, init=init, x_probe=x_probe)
+    if test_source is not None:
+        test = open_source(test_source)
+        card["test"] = evaluate(net, cifar_preprocess, test, dev)
+        card["test"]["origin"], card["test"]["sha256"] = test.origin, test.checksum
+    out.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
+    save_file(tensors, str(out), metadata={"name": model_name})
+    card["weights_sha256"] = sha256_file(out)
+    out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+    ckpt.remove()
+    return card
+
+
+def model_card(model_name: str, spec, net: nn.Module, source: LabelledPictures, dev: torch.device, stepper: Stepper, state: dict,
+               definition: dict, *, init: str | Path | None, x_probe: torch.Tensor) -> dict:
+    """The model card of a finished run: architecture, recipe, where each segment ran, history, SE health."""
+    d = definition
+    precisions = sorted({seg["precision"] for seg in state["segments"] if seg["epochs"][1] > seg["epochs"][0]} or {"fp32"})
+    devices = []
+    for seg in state["segments"]:
+        label = seg["processor"] if seg["device"] == "cuda" else f"CPU ({seg['processor']}, {seg['threads']} threads)"
+        if seg["epochs"][1] > seg["epochs"][0] and label not in devices:
+            devices.append(label)
     card = {
         "name": model_name,
         "architecture": f"CIFAR ResNet-{spec.depth}" + (" with SE blocks" if spec.se else " (no SE)"),
@@ -403,33 +521,27 @@ def train(
         "se_hidden": {b.name: b.hidden for b in discover(net, (3, 32, 32), dev)} if spec.se else None,
         "class_names": source.class_names,
         "recipe": {
-            "optimizer": "SGD, Nesterov momentum 0.9", "weight_decay": weight_decay, "batch_size": batch_size,
-            "weight_decay_on": DECAY_ON[decay_on], "se_weight_decay": se_weight_decay if decay_on == "weights" else weight_decay,
-            "schedule": f"one-cycle, max lr {lr}" if epochs else "none (weight averaging only)", "label_smoothing": label_smoothing,
+            "optimizer": "SGD, Nesterov momentum 0.9", "weight_decay": d["weight_decay"], "batch_size": d["batch_size"],
+            "weight_decay_on": DECAY_ON[d["decay_on"]],
+            "se_weight_decay": d["se_weight_decay"] if d["decay_on"] == "weights" else d["weight_decay"],
+            "schedule": f"one-cycle, max lr {d['lr']}" if d["epochs"] else "none (weight averaging only)",
+            "label_smoothing": d["label_smoothing"],
             "augmentation": "random crop 32 with 4-pixel zero padding, horizontal flip",
-            "precision": ("bf16 autocast" if stepper.bf16 else "fp32") + ", channels_last" + (", forward and backward as CUDA graphs" if stepper.graphed else ""),
+            "precision": " / ".join(precisions) + ", channels_last" + (", forward and backward as CUDA graphs" if stepper.graphed else ""),
         },
-        "epochs": epochs,
-        "swa": {"epochs": swa_epochs, "lr": swa_lr, "averaged": "the weights after each epoch",
-                "batchnorm": "statistics re-estimated over one augmented pass"} if swa_epochs else None,
+        "epochs": d["epochs"],
+        "swa": {"epochs": d["swa_epochs"], "lr": d["swa_lr"], "averaged": "the weights after each epoch",
+                "batchnorm": "statistics re-estimated over one augmented pass"} if d["swa_epochs"] else None,
         "init": _init_record(init) if init is not None else None,
-        "seed": seed,
+        "seed": d["seed"],
         "train_data": {"origin": source.origin, "sha256": source.checksum, "pictures": len(source)},
-        "training_seconds": round(elapsed, 1),
-        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "training_seconds": round(state["elapsed"], 1),
+        "device": " and ".join(devices),
+        "segments": state["segments"],
         "torch": torch.__version__,
-        "history": history,
+        "history": state["history"],
     }
     if spec.se:
         card["se_health"] = {"probe": f"{len(x_probe)} evenly spaced training pictures, unaugmented",
                              "blocks": [h.as_dict() for h in probe_health(net, x_probe)]}
-    if test_source is not None:
-        test = open_source(test_source)
-        card["test"] = evaluate(net, cifar_preprocess, test, dev)
-        card["test"]["origin"], card["test"]["sha256"] = test.origin, test.checksum
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(out), metadata={"name": model_name})
-    card["weights_sha256"] = sha256_file(out)
-    card_path = out.with_suffix(".json")
-    card_path.write_text(json.dumps(card, indent=1) + "\n")
     return card

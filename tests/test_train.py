@@ -1,6 +1,8 @@
 """Training on a tiny, easily learnt synthetic set: the loss falls, and a stopped run resumes exactly."""
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,3 +147,88 @@ def test_the_card_records_the_decay_groups_the_se_widths_and_health(tiny_set, tm
     assert [b["name"] for b in card["se_health"]["blocks"]] == list(card["se_hidden"])
     assert set(card["history"][0]["se_health"]) == set(card["se_hidden"])
     assert "SE health (live units, std of s): SE_2_1:" in capsys.readouterr().out
+
+
+def _copy_tree(dst):
+    """The project's code as a fresh checkout would have it (no caches, no ignored files)."""
+    import shutil
+
+    from conftest import ROOT
+
+    shutil.copytree(ROOT / "senet_viz", dst / "senet_viz", ignore=shutil.ignore_patterns("__pycache__"))
+    (dst / "assets" / "training").mkdir(parents=True)
+    return dst
+
+
+def _train_in(tree, tiny_set, cache, *extra):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "senet_viz", "--threads", "2", "train", "--model", "resnet20_cifar10", "--data", str(tiny_set),
+           "--out", "assets/training/m.safetensors", "--epochs", "2", "--swa-epochs", "1", "--swa-lr", "0.02",
+           "--batch-size", "32", "--lr", "0.05", "--no-progress", *extra]
+    env = {**os.environ, "SENET_VIZ_CACHE": str(cache), "PYTHONPATH": str(tree)}
+    return subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_a_run_resumes_in_a_fresh_tree_from_the_committed_checkpoint_alone(tiny_set, tmp_path, monkeypatch):
+    """What a working session commits is the checkpoint in assets/training/; a new machine has
+    nothing else (no decoded-data cache, no other files). Resuming there reaches exactly the
+    weights of an uninterrupted run (same machine, same kernels: bit for bit is right here)."""
+    import shutil
+
+    straight = _copy_tree(tmp_path / "straight")
+    assert _train_in(straight, tiny_set, tmp_path / "c0").returncode == 0
+    first = _copy_tree(tmp_path / "first")
+    monkeypatch.setenv("SENET_VIZ_CACHE", str(tmp_path / "c1"))
+    assert train("resnet20_cifar10", str(tiny_set), None, first / "assets/training/m.safetensors", epochs=2,
+                 swa_epochs=1, swa_lr=0.02, batch_size=32, lr=0.05, progress=False, stop_after=1) is None
+    committed = sorted(p.relative_to(first) for p in (first / "assets").rglob("*") if p.is_file())
+    assert committed == [Path("assets/training/m.ckpt.pt")]
+    fresh = _copy_tree(tmp_path / "fresh")
+    shutil.copy(first / committed[0], fresh / committed[0])
+    done = _train_in(fresh, tiny_set, tmp_path / "c2")
+    assert done.returncode == 0, done.stderr
+    assert "resuming resnet20_cifar10 after epoch 1" in done.stdout
+    assert not (fresh / committed[0]).exists()  # a finished run leaves no checkpoint behind
+    a, b = load_file(str(straight / "assets/training/m.safetensors")), load_file(str(fresh / "assets/training/m.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+    card = json.loads((fresh / "assets/training/m.json").read_text())
+    assert [s["epochs"] for s in card["segments"]] == [[0, 1], [1, 3]]
+    assert all(s["threads"] == 2 and s["seconds"] > 0 and s["processor"] for s in card["segments"])
+
+
+def test_a_checkpoint_of_another_run_is_refused_in_one_line(tiny_set, tmp_path):
+    from senet_viz.cli import main
+
+    out = tmp_path / "m.safetensors"
+    train("resnet20_cifar10", str(tiny_set), None, out, epochs=2, batch_size=32, lr=0.05, progress=False, stop_after=1)
+    with pytest.raises(Exception) as err:
+        train("resnet20_cifar10", str(tiny_set), None, out, epochs=3, batch_size=32, lr=0.05, progress=False)
+    assert "epochs 2 there, 3 here" in str(err.value) and "\n" not in str(err.value)
+    assert main(["train", "--model", "resnet20_cifar10", "--data", str(tiny_set), "--out", str(out), "--epochs", "2",
+                 "--batch-size", "32", "--lr", "0.1", "--no-progress"]) == 2
+    assert out.with_suffix(".ckpt.pt").is_file()  # refused, and the checkpoint kept
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_precision_follows_the_processor_and_the_card_says_which(tiny_set, tmp_path, monkeypatch, native):
+    """Both branches of the precision choice run on any machine: bf16 autocast where the processor
+    has native bf16, fp32 elsewhere; the card and its segment name the one used."""
+    import senet_viz.train as t
+
+    monkeypatch.setattr(t, "bf16_native", lambda device: native)
+    seen = []
+    real = torch.autocast
+
+    def spy(*args, **kw):
+        seen.append(kw.get("enabled", True))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(t.torch, "autocast", spy)
+    card = train("resnet20_cifar10", str(tiny_set), None, tmp_path / "m.safetensors", epochs=1, batch_size=32, lr=0.05, progress=False)
+    want = "bf16 autocast" if native else "fp32"
+    assert card["recipe"]["precision"].startswith(want + ",") and card["segments"][0]["precision"] == want
+    assert seen and set(seen) == {native}
