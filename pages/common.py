@@ -17,7 +17,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from senet_viz import artefacts
+from senet_viz import artefacts, machine
 from senet_viz.capture import Capture, capture
 from senet_viz.errors import SenetVizError
 from senet_viz.images import load_image
@@ -31,9 +31,9 @@ CAPTURE_CACHE_ENTRIES = int(os.environ.get("SENET_VIZ_CAPTURE_CACHE", "128"))
 
 
 def threads() -> None:
-    # One process serves every session: torch's intra-op pool uses the machine's cores,
-    # and sessions queue on them rather than oversubscribing.
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    # One process serves every session: torch's intra-op pool uses the cores this process may
+    # run on (or SENET_VIZ_THREADS), and sessions queue on them rather than oversubscribing.
+    torch.set_num_threads(machine.threads())
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")

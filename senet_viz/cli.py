@@ -6,7 +6,6 @@ Errors a user can cause print one line to stderr and exit with status 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -16,9 +15,11 @@ from .errors import SenetVizError
 def _threads(n: int | None) -> None:
     import torch
 
-    # Deliberate: one intra-op thread per core (torch's default can exceed the cores a
-    # container is given), or exactly what --threads asks for.
-    torch.set_num_threads(n or max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
+    from .machine import threads
+
+    # Deliberate: one intra-op thread per core this process may use (torch's default can exceed
+    # the cores a container is given), or exactly what --threads / SENET_VIZ_THREADS ask for.
+    torch.set_num_threads(threads(n))
 
 
 def _load(args: argparse.Namespace):

@@ -22,6 +22,7 @@ from .capture import record
 from .data import LabelledPictures
 from .errors import DataError
 from .health import hidden_tensor
+from .machine import cores
 from .models.registry import LoadedModel
 from .stats import Accumulator, ExcitationStats
 
@@ -61,11 +62,7 @@ def distributed_context() -> tuple[int, int]:
 def default_workers() -> int:
     """Loader processes by default: one per core this process may use, shared among the
     processes torchrun starts on this machine (``LOCAL_WORLD_SIZE``); at least one."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+    return max(1, cores() // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
 
 
 def _loader(model: LoadedModel, source: LabelledPictures, indices: list[int], batch_size: int, workers: int,

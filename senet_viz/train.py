@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from .data import LabelledPictures, cache_root, open_source, sha256_file
 from .errors import SenetVizError
 from .evaluate import evaluate
 from .health import BlockHealth, health, health_line
+from .machine import KERNEL_FLAGS, cpu_flags, cpu_name
 from .models.blocks import adapter_for, discover
 from .models.project import CIFAR_MEAN, CIFAR_STD, PROJECT_MODELS, cifar_preprocess
 from .models.weights import read_state_dict
@@ -149,13 +149,7 @@ class Stepper:
 
 def bf16_native(device: torch.device) -> bool:
     """Whether bf16 autocast speeds ``device`` up: CUDA, or a CPU with AVX-512 BF16 or AMX."""
-    if device.type == "cuda":
-        return True
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return device.type == "cuda" or bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
 def _device(device: str) -> torch.device:
@@ -301,28 +295,6 @@ def machine_record(dev: torch.device, bf16: bool) -> dict:
         name, flags = cpu_name(), sorted(cpu_flags() & KERNEL_FLAGS)
     return {"device": dev.type, "processor": name, "flags": flags, "threads": torch.get_num_threads(),
             "precision": "bf16 autocast" if bf16 else "fp32", "torch": torch.__version__}
-
-
-#: CPU flags that decide which kernels torch and oneDNN use, recorded per training segment.
-KERNEL_FLAGS = frozenset({"avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile"})
-
-
-def cpu_flags() -> set[str]:
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    line = next((ln for ln in info.splitlines() if ln.startswith("flags")), "")
-    return set(line.partition(":")[2].split())
-
-
-def cpu_name() -> str:
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        info = ""
-    line = next((ln for ln in info.splitlines() if ln.startswith("model name")), "")
-    return line.partition(":")[2].strip() or platform.processor() or platform.machine()
 
 
 class Checkpoint:

@@ -17,6 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never wait on a hub
 #: Where the model fixtures run: the CPU by default; ``SENET_VIZ_TEST_DEVICE=cuda`` runs the
 #: exactness and thread tests of the capture on a GPU.
 DEVICE = os.environ.get("SENET_VIZ_TEST_DEVICE", "cpu")
+# Two threads for every test, also after an AppTest has loaded a model (the app sets its threads
+# from SENET_VIZ_THREADS): the test order must not change the numbers' kernels.
+os.environ["SENET_VIZ_THREADS"] = "2"
 torch.set_num_threads(2)
 
 

@@ -26,12 +26,19 @@ def test_card_describes_the_weights(name):
     assert card["test"]["correct"] == sum(card["test"]["confusion"][i][i] for i in range(10))
 
 
+# Logits computed by other kernels (another CPU, other batch shapes) differ by float32 rounding,
+# about 1e-6 of their size here; a picture whose top two logits are closer than this margin may
+# change its prediction between machines, any other may not.
+BORDERLINE = 1e-3
+
+
 @pytest.mark.parametrize("name", SHIPPED)
-def test_weights_reproduce_the_cards_count_exactly(name):
+def test_weights_reproduce_the_cards_count_up_to_borderline_pictures(name):
     if not (CIFAR / "test.tar.gz").is_file():
         pytest.skip("the CIFAR-10 archives are not in ../shared")
+    import torch
+
     from senet_viz.data import open_source
-    from senet_viz.evaluate import evaluate
     from senet_viz.models import load_model
 
     card = json.loads(card_file(name).read_text())
@@ -39,7 +46,14 @@ def test_weights_reproduce_the_cards_count_exactly(name):
     model = load_model(name, device="cpu")
     source = open_source(CIFAR / "test.tar.gz").limit_per_class(50)
     assert source.checksum == check["sha256"]
-    assert evaluate(model.net, model.preprocess, source)["correct"] == check["correct"]
+    with torch.inference_mode():
+        logits = torch.cat([model.net(torch.stack([model.preprocess(source[i][0]) for i in range(k, min(k + 250, len(source)))]))
+                            for k in range(0, len(source), 250)])
+    top2 = logits.topk(2, dim=1).values
+    borderline = int(((top2[:, 0] - top2[:, 1]) < BORDERLINE).sum())
+    correct = int((logits.argmax(1) == torch.tensor(source.labels)).sum())
+    assert abs(correct - check["correct"]) <= borderline, (correct, check["correct"], borderline)
+    assert borderline <= 5  # the allowance stays small: a card of other weights would miss by far more
 
 
 def test_shipped_statistics_match_the_model():

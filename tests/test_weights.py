@@ -76,19 +76,41 @@ def test_wrong_missing_and_corrupt_files(tmp_path):
         load_model("se_resnet20_cifar10", weights=tmp_path / "w.txt", device="cpu")
 
 
-def test_offline_pretrained_weights_give_one_clear_error_quickly(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """This machine as an offline one, whatever its network: empty hub caches, and every
+    connection refused as an unplugged network refuses it."""
+    import socket
+
+    import huggingface_hub.constants
+
+    def unreachable(*args, **kwargs):
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", unreachable)
+    monkeypatch.setattr(socket.socket, "connect", unreachable)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    return tmp_path
+
+
+@pytest.mark.parametrize("hub_offline", ["1", "0"])
+def test_offline_pretrained_weights_give_one_clear_error_quickly(offline, monkeypatch, hub_offline):
+    monkeypatch.setenv("HF_HUB_OFFLINE", hub_offline)  # told it is offline, or finding out
     start = time.perf_counter()
     with pytest.raises(WeightsUnavailable, match="seresnet50.a1_in1k: pretrained weights") as info:
         load_model("seresnet50.a1_in1k", device="cpu")
     assert "load a local weights file" in str(info.value) and "--weights" not in str(info.value) and "\n" not in str(info.value)
     assert time.perf_counter() - start < 30
+    assert not any((offline / "hf").rglob("*.safetensors"))
 
 
-def test_torchvision_offline_weights(monkeypatch, tmp_path):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    with pytest.raises(WeightsUnavailable, match="efficientnet_b0"):
+def test_torchvision_offline_weights(offline):
+    with pytest.raises(WeightsUnavailable, match="efficientnet_b0") as info:
         load_model("efficientnet_b0", device="cpu")
+    assert "\n" not in str(info.value)
+    assert not any((offline / "torch").rglob("*.pth"))
 
 
 def test_unknown_names_and_models_without_se():

@@ -1,0 +1,37 @@
+"""Threads and cores: what torch is told follows the process's CPU affinity or the setting."""
+
+import torch
+
+from senet_viz import machine
+
+
+def test_cores_follow_the_affinity_not_the_machine(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {3}, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    assert machine.cores() == 1
+    monkeypatch.delenv("SENET_VIZ_THREADS", raising=False)
+    assert machine.threads() == 1
+
+
+def test_the_setting_wins(monkeypatch):
+    monkeypatch.setenv("SENET_VIZ_THREADS", "3")
+    assert machine.threads() == 3 and machine.threads(5) == 5
+
+
+def test_the_app_sets_the_threads_the_setting_asks_for():
+    """The app's model loader sets torch's threads for the whole process; under the tests that is
+    the suite's 2, so the test order cannot change which kernels later tests run."""
+    from pages.common import threads
+
+    torch.set_num_threads(1)
+    try:
+        threads()
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(2)
+
+
+def test_kernel_flags_are_read_from_the_processor():
+    flags = machine.cpu_flags()
+    assert machine.cpu_name()
+    assert not flags or "sse2" in flags or "fp" in flags  # x86 or arm: some base flag is listed
