@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+import numpy as np
 import pytest
 from app_support import assert_ok, png, run_app, uploader
 from streamlit.testing.v1 import AppTest
@@ -49,9 +50,13 @@ def test_inspect_shows_prediction_fingerprint_and_reweighting(app):
     app.selectbox(key="block").set_value("SE_2_1").run()
     _ok(app)
     assert any("z and s in SE_2_1" == h.value for h in app.subheader)
+    unsorted = _bars(app, ["s"])["s"]
     app.toggle(key="sort_bars").set_value(True).run()
     _ok(app)
     assert app.query_params["block"] in ("SE_2_1", ["SE_2_1"])
+    ordered = _bars(app, ["s"])["s"]
+    assert len(ordered) == 16 and np.all(np.diff(ordered) <= 0) and not np.all(np.diff(unsorted) <= 0)
+    np.testing.assert_array_equal(np.sort(ordered), np.sort(unsorted))  # the same channels, reordered
 
 
 def test_inspect_uploads(app):
@@ -98,13 +103,42 @@ def test_architecture_reduction_slider(app):
     _ok(app)
 
 
-def test_ablation_modes(app):
+def _values(y) -> np.ndarray:
+    """A trace's values as Plotly's JSON holds them: a list, or typed bytes in base64."""
+    import base64
+
+    if isinstance(y, dict):
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).astype(float)
+    return np.asarray(y, dtype=float)
+
+
+def _bars(at, names):
+    """The bar traces of the first chart that has all of ``names``: {name: y values}."""
+    import json
+
+    for chart in at.get("plotly_chart"):
+        traces = {t.get("name"): t.get("y") for t in json.loads(chart.proto.spec)["data"]}
+        if set(names) <= set(traces):
+            return {k: _values(traces[k]) for k in names}
+    raise AssertionError(f"no chart with {names}")
+
+
+def test_ablation_modes_change_the_prediction_as_each_mode_should(app):
     app.switch_page("pages/ablation.py").run()
     _ok(app)
-    for mode in ["constant", "shuffle", "off"]:
+    lines, ablated = {}, {}
+    for mode in ["off", "constant", "shuffle"]:
         app.selectbox(key="abl_mode").set_value(mode).run()
         _ok(app)
-        assert any(m.value.startswith("**Before:**") for m in app.markdown)
+        line = next(m.value for m in app.markdown if m.value.startswith("**Before:**"))
+        bars = _bars(app, ["as trained", "ablated"])
+        assert np.abs(bars["ablated"] - bars["as trained"]).max() > 1e-3, mode  # the last stage's s changed the output
+        lines[mode], ablated[mode] = line, bars["ablated"]
+    assert not np.allclose(ablated["off"], ablated["constant"])  # s := 1 and s := 0.5 are different replacements
+    app.selectbox(key="abl_mode").set_value("constant").run()
+    low = _bars(app, ["ablated"])["ablated"]
+    app.slider(key="abl_value").set_value(0.95).run()
+    assert not np.allclose(_bars(app, ["ablated"])["ablated"], low)  # the constant is the one applied
 
 
 def test_class_patterns_from_an_uploaded_zip(app):

@@ -195,29 +195,52 @@ def test_out_of_memory_for_one_picture_on_the_cpu_is_one_clear_error(se20):
         capture(broken, [random_picture(0)])
 
 
-def test_out_of_memory_on_a_gpu_falls_back_to_a_cpu_copy(se20, monkeypatch):
+class _DeviceOutOfMemory(torch.nn.Module):
+    """A network whose every forward runs out of device memory, as a full GPU would; a copy of it
+    (``cpu_twin``'s deepcopy) runs normally, as the network does on the CPU."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net, self.home = net, id(self)
+
+    def forward(self, x):
+        if id(self) == self.home:
+            self.net(x[:1])  # hooks fire for part of the forward first, as in a real OOM
+            raise torch.OutOfMemoryError("simulated")
+        return self.net(x)
+
+
+def test_out_of_memory_on_a_gpu_falls_back_to_a_cpu_copy(monkeypatch):
     import dataclasses
 
     from senet_viz import capture as capture_module
+    from senet_viz.models import load_model
 
-    gpu_like = dataclasses.replace(se20, net=_OutOfMemoryAbove(se20.net, 0), device=torch.device("cpu"))
-    gpu_like._capture_hooks = getattr(se20, "_capture_hooks", None)
-    monkeypatch.setattr(capture_module, "cpu_twin", lambda model: se20.net)
+    model = load_model("se_resnet20_cifar10", weights="random", device="cpu")
+    reference = capture(model, [random_picture(4), random_picture(5)])
+    gpu_like = dataclasses.replace(model, net=_DeviceOutOfMemory(model.net))
     real_forward = capture_module._forward
 
-    def as_if_cuda(model, *args):
-        model.device = torch.device("meta")  # any non-CPU device: the path a CUDA model takes
+    def as_if_cuda(m, *args):
+        m.device = torch.device("meta")  # any non-CPU device: the path a CUDA model takes
         try:
-            return real_forward(model, *args)
+            return real_forward(m, *args)
         finally:
-            model.device = torch.device("cpu")
+            m.device = torch.device("cpu")
 
     monkeypatch.setattr(capture_module, "_forward", as_if_cuda)
-    pic = random_picture(4)
-    x = se20.batch([pic])
-    got = capture(gpu_like, x.to("cpu"), batch_size=1)
-    assert got.notes == ["out of memory even for one picture: ran on the CPU instead"]
-    np.testing.assert_allclose(got.logits, capture(se20, [pic]).logits, atol=1e-6)
+    got = capture(gpu_like, [random_picture(4), random_picture(5)], batch_size=2)
+    assert got.notes == ["out of memory on meta: retried with batches of 1",
+                         "out of memory even for one picture: ran on the CPU instead"]
+    twin = gpu_like._cpu_twin
+    assert twin is not gpu_like.net and twin.net is not model.net  # a real copy ran, not the network itself
+    assert all(p.device.type == "cpu" for p in twin.parameters())
+    assert not any(a.data_ptr() == b.data_ptr() for a, b in zip(twin.parameters(), model.net.parameters()))
+    # the copy computes what the network does (same weights, same kernels): to float32 rounding
+    np.testing.assert_allclose(got.logits, reference.logits, rtol=1e-5, atol=1e-6)
+    for b in model.blocks:
+        np.testing.assert_allclose(got.excitation[b.name], reference.excitation[b.name], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got.squeeze[b.name], reference.squeeze[b.name], rtol=1e-5, atol=1e-6)
 
 
 def test_maps_are_bounded_by_a_memory_budget(se20, monkeypatch):

@@ -66,9 +66,14 @@ def test_the_compare_page_opens_with_two_pictures_compared():
     assert len(at.get("plotly_chart")) >= 2 and len(at.dataframe) == 2
     assert at.query_params["mode"] in ("pictures", ["pictures"]) and at.query_params["a"] in ("gallery:cat", ["gallery:cat"])
     at.radio(key="cmp_mode").set_value("class").run()
-    assert not at.exception
+    assert not at.exception and not at.error
+    captions = " ".join(c.value for c in at.caption)
+    assert "within-class std" in captions and "Bars: this picture's s" in captions  # the picture against its class band
     at.radio(key="cmp_mode").set_value("twin").run()
-    assert not at.exception
+    assert not at.exception and not at.error
+    assert "Per-class test accuracy" in [h.value for h in at.subheader]
+    captions = " ".join(c.value for c in at.caption)
+    assert "From the two model cards" in captions and "the twin has the same layers without the" in captions
 
 
 def test_a_compare_link_restores_the_pictures_and_the_block():

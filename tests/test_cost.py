@@ -43,4 +43,9 @@ def test_reduction_ratio_matches_table_10(seresnet50, r, millions):
 def test_project_model_cost(se20):
     rep = cost(se20)
     assert rep.reduction == 16 and [s.stage for s in rep.stages] == [2, 3, 4]
-    assert rep.se_params == sum(p.numel() for b in se20.blocks for p in b.module.parameters())
+    # the paper's count per block, W1 (h x C) and W2 (C x h) with their biases: 2Ch + h + C;
+    # the CIFAR ResNet-20 has 3 blocks at C = 16, 32, 64 and h = max(8, C / 16) = 8 hidden units
+    assert rep.se_params == sum(3 * (2 * c * 8 + 8 + c) for c in (16, 32, 64)) == 5784
+    assert [s.params for s in rep.stages] == [3 * (2 * c * 8 + 8 + c) for c in (16, 32, 64)]
+    assert [b.params for b in rep.blocks] == [2 * c * 8 + 8 + c for c in (16, 32, 64) for _ in range(3)]
+    assert [(b.channels, b.hidden) for b in rep.blocks] == [(c, 8) for c in (16, 32, 64) for _ in range(3)]

@@ -18,15 +18,15 @@ def test_the_setting_wins(monkeypatch):
     assert machine.threads() == 3 and machine.threads(5) == 5
 
 
-def test_the_app_sets_the_threads_the_setting_asks_for():
-    """The app's model loader sets torch's threads for the whole process; under the tests that is
-    the suite's 2, so the test order cannot change which kernels later tests run."""
+def test_the_app_sets_the_threads_the_setting_asks_for(monkeypatch):
+    """The app's model loader sets torch's threads for the whole process from SENET_VIZ_THREADS
+    (the suite sets 2, so the test order cannot change which kernels later tests run)."""
     from pages.common import threads
 
-    torch.set_num_threads(1)
+    monkeypatch.setenv("SENET_VIZ_THREADS", "3")
     try:
         threads()
-        assert torch.get_num_threads() == 2
+        assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(2)
 
