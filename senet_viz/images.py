@@ -100,12 +100,9 @@ def load_image(
 
 
 def _normalisation(preprocess) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
-    """The (mean, std) a preprocessing normalises with: the project's CIFAR one, a torchvision
-    weights transform, or a Normalize inside a Compose (timm); None if none is found."""
-    from .models.project import CIFAR_MEAN, CIFAR_STD, cifar_preprocess
-
-    if preprocess is cifar_preprocess:
-        return CIFAR_MEAN, CIFAR_STD
+    """The (mean, std) a preprocessing normalises with, read from its ``mean`` and ``std``
+    attributes (the project's CIFAR preprocess, a torchvision weights transform) or those of a
+    Normalize inside a Compose (timm); None if none is found."""
     for t in [preprocess, *getattr(preprocess, "transforms", [])]:
         if hasattr(t, "mean") and hasattr(t, "std"):
             return tuple(float(v) for v in t.mean), tuple(float(v) for v in t.std)

@@ -81,6 +81,9 @@ def cifar_preprocess(img: Image.Image) -> torch.Tensor:
     return (x - mean) / std
 
 
+cifar_preprocess.mean, cifar_preprocess.std = CIFAR_MEAN, CIFAR_STD  # read by images.model_view
+
+
 def training_summary(card: dict) -> str:
     """How a project model was trained, in one line, following ``init`` back to the first run:
     "144 one-cycle epochs (peak lr 0.4, batch 256) on NVIDIA H200 (3 min), then 20 epochs of
