@@ -17,7 +17,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from senet_viz import artefacts, machine
+from senet_viz import artefacts, gallery, machine
 from senet_viz.capture import Capture, capture
 from senet_viz.errors import SenetVizError
 from senet_viz.images import load_image
@@ -26,7 +26,6 @@ from senet_viz.models.project import PROJECT_MODELS
 from senet_viz.stats import ExcitationStats
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
-GALLERY = {"cat": "chelsea", "coffee": "coffee", "rocket": "rocket", "astronaut": "astronaut"}
 CAPTURE_CACHE_ENTRIES = int(os.environ.get("SENET_VIZ_CAPTURE_CACHE", "128"))
 
 
@@ -209,38 +208,32 @@ def test_picture_index(cls: str, k: int = 0) -> int | None:
     return found[k] if 0 <= k < len(found) else None
 
 
-def gallery_keys() -> list[str]:
-    """The scikit-image photos, then the first test picture of each CIFAR-10 class ("cifar-<class>")
-    where the test split is available."""
-    source = test_split()
-    return list(GALLERY) + ([f"cifar-{c}" for c in source.class_names] if source is not None else [])
-
-
 @st.cache_data(max_entries=32)
 def gallery_bytes(key: str) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    if key.startswith("cifar-"):
-        index = test_picture_index(key.removeprefix("cifar-"))
-        if index is None:
-            key = "cat"
-        else:
-            test_split()[index][0].save(buf, "PNG")
-            return buf.getvalue()
-    import skimage.data
-
-    Image.fromarray(getattr(skimage.data, GALLERY[key])()).save(buf, "PNG")
-    return buf.getvalue()
+    return gallery.picture_bytes(key)
 
 
-def gallery_caption(key: str, cifar_model: bool) -> str:
-    """A gallery entry's label; for a CIFAR model, whether the photo has a CIFAR class at all."""
-    if key.startswith("cifar-"):
-        return f"{key.removeprefix('cifar-')} (CIFAR test picture)"
-    if not cifar_model:
-        return key
-    return f"{key} (CIFAR class: {GALLERY_CIFAR[key]})" if key in GALLERY_CIFAR else f"{key} (no CIFAR class)"
+def gallery_picker(prefix: str, wanted: str | None, cifar_model: bool, on_pick=None) -> str:
+    """A class (or the photos), then one of its gallery pictures; the chosen gallery key.
+    ``on_pick(key)`` runs when the user picks another class or picture."""
+    wanted = gallery.resolve(wanted) or "cat"
+    group_key = f"{prefix}_group"
+    st.session_state.setdefault(group_key, gallery.group(wanted))
+
+    def pick_key(group: str) -> str:
+        return f"{prefix}_pick_{group}"  # one radio per class, so its value is always one of its options
+
+    def picked() -> None:
+        if on_pick is not None:
+            group = st.session_state[group_key]
+            on_pick(st.session_state.get(pick_key(group)) or gallery.in_group(group)[0])
+
+    group = st.selectbox("Class", gallery.groups(), key=group_key, on_change=picked,
+                         format_func=lambda g: "photos (scikit-image)" if g == gallery.PHOTOS_GROUP else f"{g} (CIFAR-10 test pictures)")
+    options = gallery.in_group(group)
+    st.session_state.setdefault(pick_key(group), wanted if wanted in options else options[0])
+    return st.radio("Picture", options, horizontal=True, key=pick_key(group), on_change=picked,
+                    format_func=lambda key: gallery.caption(key, cifar_model))
 
 
 def image_bytes(img) -> bytes:
@@ -252,10 +245,6 @@ def image_bytes(img) -> bytes:
 
 def picture_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-#: Gallery photos with a CIFAR-10 class (the others have none, so a CIFAR model must misname them).
-GALLERY_CIFAR = {"cat": "cat"}
 
 
 def current_picture() -> tuple[str, bytes] | None:
@@ -283,8 +272,7 @@ def picture_or_default() -> tuple[str, bytes]:
     by default). The link is kept in step: a gallery key, or 'upload'/'camera'."""
     pic = current_picture()
     if pic is None:
-        key = st.query_params.get("picture", "cat")
-        key = key if key in gallery_keys() else "cat"
+        key = gallery.resolve(st.query_params.get("picture")) or "cat"
         set_picture(f"gallery: {key}", gallery_bytes(key), key=key)
         pic = current_picture()
     source = st.session_state.get("picture_source", "gallery")

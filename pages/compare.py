@@ -6,15 +6,14 @@ import numpy as np
 import streamlit as st
 
 from pages import common
-from senet_viz import artefacts, compare, plots
+from senet_viz import artefacts, compare, gallery, plots
 from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.errors import SenetVizError
 from senet_viz.images import model_view
 
 MODES = {"pictures": "Two pictures", "class": "A picture against a class", "twin": "SE against its twin without SE"}
 SOURCES = {"gallery": "Gallery", "test": "CIFAR-10 test picture", "upload": "Upload", "camera": "Camera"}
-DEFAULTS = {"a": "gallery:cat", "b": "gallery:cifar-ship"}
-FALLBACK = {"a": "cat", "b": "rocket"}  # where the test split cannot be had
+DEFAULTS = {"a": "gallery:cat", "b": "gallery:cifar-ship-0"}
 
 st.title("Compare")
 model = common.active_model()
@@ -46,17 +45,14 @@ def picture_picker(slot: str) -> tuple[str, bytes] | None:
         if source in ("upload", "camera"):
             st.info(f"Picture {slot.upper()} of this link came from the {source}; such pictures are not part of links.")
             source, item, k = _parse(DEFAULTS[slot])
-        keys = common.gallery_keys()
         st.session_state[f"{key}_source"] = source if source in SOURCES else "gallery"
-        default = _parse(DEFAULTS[slot])[1]
-        st.session_state[f"{key}_gallery"] = item if item in keys else default if default in keys else FALLBACK[slot]
+        st.session_state[f"{key}_gallery"] = gallery.resolve(item) or gallery.resolve(_parse(DEFAULTS[slot])[1])
         st.session_state[f"{key}_class"] = item if item in CIFAR10_CLASSES else "cat"
         st.session_state[f"{key}_k"] = k
     sources = [s for s in SOURCES if s != "test" or common.test_split() is not None]
     source = st.selectbox("Source", sources, format_func=SOURCES.get, key=f"{key}_source")
     if source == "gallery":
-        item = st.selectbox("Picture", common.gallery_keys(), key=f"{key}_gallery",
-                            format_func=lambda g: common.gallery_caption(g, cifar_model))
+        item = common.gallery_picker(f"{key}_gallery", st.session_state[f"{key}_gallery"], cifar_model)
         common.sync_query_param(slot, f"gallery:{item}")
         return f"gallery: {item}", common.gallery_bytes(item)
     if source == "test":

@@ -8,9 +8,10 @@ import streamlit as st
 from pages import common
 from senet_viz import plots
 from senet_viz.cost import cost
+from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.equations import u_origin, walkthrough
 
-STEPS = ["U = F_tr(X)", "Squeeze z", "W1 z + b1", "δ (ReLU)", "W2 δ + b2", "σ → s", "Scale s_c · u_c", "Check & Eq. 5"]
+STEPS = ["U = F_tr(X)", "Squeeze z", "W1 z + b1", "δ ({delta})", "W2 δ + b2", "σ → s", "Scale s_c · u_c", "Check & Eq. 5"]
 
 
 def vec(v: np.ndarray, n: int = 8) -> str:
@@ -23,6 +24,13 @@ model = common.active_model()
 if not common.need_se_blocks(model):
     st.stop()
 common.link_note()
+with st.expander("Picture", expanded=False):
+    def use_gallery(key: str) -> None:
+        common.set_picture(f"gallery: {key}", common.gallery_bytes(key), key=key)
+
+    common.gallery_picker("eq", st.session_state.get("picture_key") or st.query_params.get("picture"),
+                          model.class_names == list(CIFAR10_CLASSES), on_pick=use_gallery)
+    st.caption("Or upload one on the Inspect page; it is used here too.")
 name, data = common.picture_or_default()
 block_name = common.block_picker(model, "SE block", key="eq_block")
 picture, cap = common.capture_picture(model, name, data, maps=(block_name,))
@@ -34,6 +42,7 @@ if st.session_state.get("eq_channel_for") != (block_name, name):  # a new block 
     st.session_state.eq_channel_for = (block_name, name)
 channel = int(st.number_input("Channel c shown in full", 0, len(s_net) - 1, key="eq_channel"))
 w = walkthrough(model, picture, block_name, channels=[channel], cap=cap)
+STEPS = [label.format(delta=w.delta_name) for label in STEPS]  # the block's own non-linearity (SiLU in EfficientNet)
 C, H, W = w.u_shape
 
 if "eq_step" not in st.session_state:  # a link names its step, 1-based

@@ -30,21 +30,15 @@ common.link_note()
 cifar_model = model.class_names == list(CIFAR10_CLASSES)
 gallery_tab, upload_tab, camera_tab = st.tabs(["Gallery", "Upload", "Camera"])
 with gallery_tab:
-    keys = common.gallery_keys()
-    wanted = st.query_params.get("picture", "cat")
-
-    def use_gallery() -> None:
-        key = st.session_state.gallery_choice
+    def use_gallery(key: str) -> None:
         common.set_picture(f"gallery: {key}", common.gallery_bytes(key), key=key)
 
-    choice = st.radio("Sample pictures (scikit-image photos; the first CIFAR-10 test picture of each class)", keys,
-                      index=keys.index(wanted) if wanted in keys else 0, horizontal=True, key="gallery_choice",
-                      on_change=use_gallery, format_func=lambda key: common.gallery_caption(key, cifar_model))
+    choice = common.gallery_picker("inspect", st.query_params.get("picture"), cifar_model, on_pick=use_gallery)
     if cifar_model:
         st.caption(f"{model.name} knows only the 10 CIFAR-10 classes: a picture of anything else (coffee, a rocket, an "
                    "astronaut) still gets one of them, so its top class is wrong by construction.")
     if st.button("Show this picture again", key="use_gallery") or common.current_picture() is None:
-        use_gallery()
+        use_gallery(choice)
 with upload_tab:
     files = st.file_uploader("Pictures (JPEG, PNG, GIF, BMP, TIFF, WebP)", accept_multiple_files=True, key="uploads",
                              type=["jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"])

@@ -185,7 +185,7 @@ def test_inspect_shows_the_model_view_and_names_cifar_only_classes():
     _ok(at)
     assert any("what the model sees" in str(img.proto) for img in at.get("image"))
     assert "knows only the 10 CIFAR-10 classes" in _texts(at)
-    assert "no CIFAR class" in at.radio(key="gallery_choice").format_func("coffee")
+    assert "no CIFAR class" in at.radio(key="inspect_pick_photos").format_func("coffee")
 
 
 def test_a_flat_excitation_is_not_said_to_fade():
