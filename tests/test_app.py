@@ -91,7 +91,6 @@ def test_the_gallery_has_every_cifar_class_without_the_dataset(monkeypatch):
     """No test split on the machine: the shipped gallery still offers 10 pictures of each class,
     and a link to one of them restores it in a fresh session."""
     import senet_viz.data
-
     from senet_viz import gallery
 
     monkeypatch.setattr(senet_viz.data, "cifar10_test_source", lambda download=False: None)
