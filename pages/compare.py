@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from pages import common
-from senet_viz import artefacts, compare, gallery, plots
+from senet_viz import artefacts, compare, gallery, narrative, plots
 from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.errors import SenetVizError
 from senet_viz.images import model_view
@@ -179,7 +179,7 @@ else:
     art = common.shipped(model)
     if twin_name is None or art["card"] is None or art["twin"] is None:
         st.info("SE against its twin needs a project model with SE running its shipped weights, and its shipped twin "
-                "trained with the same recipe (se_resnet20_cifar10 and resnet20_cifar10).", icon=":material/compare:")
+                "without SE (se_resnet20_cifar10 and resnet20_cifar10).", icon=":material/compare:")
         st.stop()
     try:
         twin = common.cached_model(twin_name, None)
@@ -202,9 +202,10 @@ else:
             column.dataframe({"class": [c for c, _ in top], "probability": [p for _, p in top]}, hide_index=True,
                              width="stretch", column_config={"probability": st.column_config.ProgressColumn(
                                  "probability", min_value=0.0, max_value=1.0, format="percent")})
-        st.caption(f"Both networks receive the same preprocessed {model.input_size[1]}×{model.input_size[2]} input; the twin has the same layers without the "
-                   "SE blocks and was trained with the same recipe, schedule and seed.")
     card, twin_card = art["card"], art["twin"]
+    with right:
+        st.caption(f"Both networks receive the same preprocessed {model.input_size[1]}×{model.input_size[2]} input; the twin has "
+                   f"the same layers without the SE blocks ({narrative.same_training(card, twin_card)}, from the two model cards).")
     st.subheader("Per-class test accuracy")
     per = card["test"]["per_class"]
     st.dataframe({"class": list(per), model.name: [f"{v:.1%}" for v in per.values()],
@@ -215,3 +216,4 @@ else:
     half_width = max(100 * 1.96 * (v * (1 - v) / per_class_n) ** 0.5 for v in per.values())
     st.caption(f"From the two model cards: {card['test']['n']:,} test pictures each, {per_class_n:,} per class, so a "
                f"class's accuracy has a 95% interval of at most ±{half_width:.1f} points here.")
+    st.markdown(narrative.gain_sentence(card, twin_card))

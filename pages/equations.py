@@ -48,86 +48,93 @@ C, H, W = w.u_shape
 if "eq_step" not in st.session_state:  # a link names its step, 1-based
     wanted = st.query_params.get("step", "1")
     st.session_state.eq_step = min(max(int(wanted) - 1, 0), len(STEPS) - 1) if wanted.isdigit() else 0
-b1, b2, b3 = st.columns([1, 1, 4])
-if b1.button("◀ Previous", disabled=st.session_state.eq_step == 0):
-    st.session_state.eq_step -= 1
-if b2.button("Next ▶", disabled=st.session_state.eq_step == len(STEPS) - 1):
-    st.session_state.eq_step += 1
-step = st.session_state.eq_step
-st.query_params["step"] = str(step + 1)
 origin = u_origin(model, block_name)
 stats = common.matching_stats(model)
 health = {h.name: h for h in stats.health()} if stats is not None else {}
-b3.progress((step + 1) / len(STEPS), text=f"Step {step + 1} of {len(STEPS)}: {STEPS[step]}")
-st.caption(f"Picture: {common.plain(name)} · model {model.label} · block {block_name} (C = {C}, C/r = {w.block.hidden}, "
-           f"r = {w.reduction:g}) · prediction uses the same forward pass.")
 
 
-def row(i: int, latex: str, body) -> None:
-    if step < i:
-        return
-    left, right = st.columns([2, 3])
-    with left:
-        st.markdown(f"**{i + 1}. {STEPS[i]}**")
-        st.latex(latex)
-    with right:
-        body()
+@st.fragment
+def steps_view() -> None:
+    """The steps shown so far; Previous and Next redraw this part of the page only."""
+    b1, b2, b3 = st.columns([1, 1, 4])
+    if b1.button("◀ Previous", disabled=st.session_state.eq_step == 0):
+        st.session_state.eq_step -= 1
+    if b2.button("Next ▶", disabled=st.session_state.eq_step == len(STEPS) - 1):
+        st.session_state.eq_step += 1
+    step = st.session_state.eq_step
+    st.query_params["step"] = str(step + 1)
+    b3.progress((step + 1) / len(STEPS), text=f"Step {step + 1} of {len(STEPS)}: {STEPS[step]}")
+    st.caption(f"Picture: {common.plain(name)} · model {model.label} · block {block_name} (C = {C}, C/r = {w.block.hidden}, "
+               f"r = {w.reduction:g}) · prediction uses the same forward pass.")
+
+    def row(i: int, latex: str, body) -> None:
+        if step < i:
+            return
+        left, right = st.columns([2, 3])
+        with left:
+            st.markdown(f"**{i + 1}. {STEPS[i]}**")
+            st.latex(latex)
+        with right:
+            body()
 
 
-def u_c() -> np.ndarray:
-    return w.u_maps[0]
+    def u_c() -> np.ndarray:
+        return w.u_maps[0]
 
 
-row(0, r"u_c = \mathbf{v}_c * \mathbf{X} = \sum_{s=1}^{C'} \mathbf{v}_c^s * \mathbf{x}^s",
-    lambda: st.markdown(f"{origin.text}  \nChannel {channel} of U has values from {u_c().min():.3f} to {u_c().max():.3f}."))
-row(1, r"z_c = \mathbf{F}_{sq}(\mathbf{u}_c) = \frac{1}{H \times W}\sum_{i=1}^{H}\sum_{j=1}^{W} u_c(i,j)",
-    lambda: st.markdown(f"Squeeze: {w.squeeze_name}.  \nFor c = {channel}: the sum over {H}×{W} = {w.hw} positions is "
-                        f"**{w.u_sum[channel]:.4f}**, so z_{channel} = {w.u_sum[channel]:.4f} / {w.hw} = **{w.z[channel]:.5f}**.  \n"
-                        f"z = {vec(w.z)}"))
-row(2, r"\mathbf{a} = W_1 \mathbf{z} + \mathbf{b}_1,\quad W_1 \in \mathbb{R}^{\frac{C}{r}\times C}",
-    lambda: st.markdown(f"W1 is {w.w1.shape[0]}×{w.w1.shape[1]}, b1 has {len(w.b1)} entries.  \n"
-                        f"W1 z + b1 = {vec(w.fc1_out)}" + (f"  \nthen {w.bn_name} (this block has one)." if w.bn_name else "")))
-def show_delta():
-    positive, clear = int((w.hidden > 0).sum()), int((w.hidden > 1e-3).sum())
-    text = (f"δ here is **{w.delta_name}**: {vec(w.hidden)}.  \nFor this picture {positive} of {len(w.hidden)} hidden units "
-            f"are above zero ({clear} of them above 0.001).")
-    h = health.get(block_name)
-    if h is not None:
-        text += f"  \nOver {stats.total:,} pictures this block {h.describe()}."
-    st.markdown(text)
+    row(0, r"u_c = \mathbf{v}_c * \mathbf{X} = \sum_{s=1}^{C'} \mathbf{v}_c^s * \mathbf{x}^s",
+        lambda: st.markdown(f"{origin.text}  \nChannel {channel} of U has values from {u_c().min():.3f} to {u_c().max():.3f}."))
+    row(1, r"z_c = \mathbf{F}_{sq}(\mathbf{u}_c) = \frac{1}{H \times W}\sum_{i=1}^{H}\sum_{j=1}^{W} u_c(i,j)",
+        lambda: st.markdown(f"Squeeze: {w.squeeze_name}.  \nFor c = {channel}: the sum over {H}×{W} = {w.hw} positions is "
+                            f"**{w.u_sum[channel]:.4f}**, so z_{channel} = {w.u_sum[channel]:.4f} / {w.hw} = **{w.z[channel]:.5f}**.  \n"
+                            f"z = {vec(w.z)}"))
+    row(2, r"\mathbf{a} = W_1 \mathbf{z} + \mathbf{b}_1,\quad W_1 \in \mathbb{R}^{\frac{C}{r}\times C}",
+        lambda: st.markdown(f"W1 is {w.w1.shape[0]}×{w.w1.shape[1]}, b1 has {len(w.b1)} entries.  \n"
+                            f"W1 z + b1 = {vec(w.fc1_out)}" + (f"  \nthen {w.bn_name} (this block has one)." if w.bn_name else "")))
+    def show_delta():
+        positive, clear = int((w.hidden > 0).sum()), int((w.hidden > 1e-3).sum())
+        text = (f"δ here is **{w.delta_name}**: {vec(w.hidden)}.  \nFor this picture {positive} of {len(w.hidden)} hidden units "
+                f"are above zero ({clear} of them above 0.001).")
+        h = health.get(block_name)
+        if h is not None:
+            text += f"  \nOver {stats.total:,} pictures this block {h.describe()}."
+        st.markdown(text)
 
 
-row(3, r"\delta(\mathbf{a}) = \max(0, \mathbf{a})", show_delta)
-row(4, r"\mathbf{b} = W_2\,\delta(\mathbf{a}) + \mathbf{b}_2,\quad W_2 \in \mathbb{R}^{C\times\frac{C}{r}}",
-    lambda: st.markdown(f"W2 is {w.w2.shape[0]}×{w.w2.shape[1]}.  \nW2 δ + b2 = {vec(w.pre_gate)}"))
-row(5, r"\mathbf{s} = \mathbf{F}_{ex}(\mathbf{z}, \mathbf{W}) = \sigma(W_2\,\delta(W_1\mathbf{z}))",
-    lambda: st.markdown(f"σ here is **{w.gate_name}**" + (" (MobileNetV3's hard sigmoid)" if w.gate_name == "Hardsigmoid" else "")
-                        + f".  \ns = {vec(w.s)}  \ns_{channel} = **{w.s[channel]:.5f}**; min {w.s.min():.4f}, "
-                        f"max {w.s.max():.4f}, mean {w.s.mean():.4f}."))
+    row(3, r"\delta(\mathbf{a}) = \max(0, \mathbf{a})" if w.delta_name == "ReLU" else rf"\delta = \text{{{w.delta_name}}}", show_delta)
+    row(4, r"\mathbf{b} = W_2\,\delta(\mathbf{a}) + \mathbf{b}_2,\quad W_2 \in \mathbb{R}^{C\times\frac{C}{r}}",
+        lambda: st.markdown(f"W2 is {w.w2.shape[0]}×{w.w2.shape[1]}.  \nW2 δ + b2 = {vec(w.pre_gate)}"))
+    row(5, r"\mathbf{s} = \mathbf{F}_{ex}(\mathbf{z}, \mathbf{W}) = \sigma(W_2\,\delta(W_1\mathbf{z}))",
+        lambda: st.markdown(f"σ here is **{w.gate_name}**" + (" (MobileNetV3's hard sigmoid)" if w.gate_name == "Hardsigmoid" else "")
+                            + f".  \ns = {vec(w.s)}  \ns_{channel} = **{w.s[channel]:.5f}**; min {w.s.min():.4f}, "
+                            f"max {w.s.max():.4f}, mean {w.s.mean():.4f}."))
 
 
-def show_scale():
-    u = u_c()
-    scaled = w.scaled_maps[0]
-    st.markdown(f"x̃_{channel} = {w.s[channel]:.4f} · u_{channel}: the whole map is multiplied by one number.")
-    st.plotly_chart(plots.channel_maps(u[None], scaled[None], [channel], w.s).update_layout(height=420),
-                    config=common.PLOTLY_CONFIG, width="stretch", key="scale_map")
+    def show_scale():
+        u = u_c()
+        scaled = w.scaled_maps[0]
+        st.markdown(f"x̃_{channel} = {w.s[channel]:.4f} · u_{channel}: the whole map is multiplied by one number.")
+        st.plotly_chart(plots.channel_maps(u[None], scaled[None], [channel], w.s).update_layout(height=420),
+                        config=common.PLOTLY_CONFIG, width="stretch", key="scale_map")
 
 
-row(6, r"\tilde{\mathbf{x}}_c = \mathbf{F}_{scale}(\mathbf{u}_c, s_c) = s_c\,\mathbf{u}_c", show_scale)
+    row(6, r"\tilde{\mathbf{x}}_c = \mathbf{F}_{scale}(\mathbf{u}_c, s_c) = s_c\,\mathbf{u}_c", show_scale)
 
 
-def show_check():
-    ok = max(w.checks.values()) < 1e-4
-    st.markdown((":material/check_circle:" if ok else ":material/warning:") + " Recomputed in float64 from the block's own parameters against what the network computed: "
-                + ", ".join(f"max |Δ{k}| = {v:.2e}" for k, v in w.checks.items()))
-    rep = cost(model)
-    terms = " + ".join(f"{s.blocks}\\cdot{s.channels}^2" for s in rep.stages)
-    st.latex(rf"\frac{{2}}{{r}}\sum_s N_s C_s^2 = \frac{{2}}{{{rep.reduction:g}}}\left({terms}\right) = {rep.eq5_params:,.0f}")
-    st.markdown(f"Counted SE parameters (with biases and the real bottleneck widths): **{rep.se_params:,}**, "
-                f"{rep.overhead_pct:.2f}% of the {rep.base_params:,} parameters without SE.")
+    def show_check():
+        ok = max(w.checks.values()) < 1e-4
+        st.markdown((":material/check_circle:" if ok else ":material/warning:") + " Recomputed in float64 from the block's own parameters against what the network computed: "
+                    + ", ".join(f"max |Δ{k}| = {v:.2e}" for k, v in w.checks.items()))
+        rep = cost(model)
+        terms = " + ".join(f"{s.blocks}\\cdot{s.channels}^2" for s in rep.stages)
+        st.latex(rf"\frac{{2}}{{r}}\sum_s N_s C_s^2 = \frac{{2}}{{{rep.reduction:g}}}\left({terms}\right) = {rep.eq5_params:,.0f}")
+        st.markdown(f"Counted SE parameters (with biases and the real bottleneck widths): **{rep.se_params:,}**, "
+                    f"{rep.overhead_pct:.2f}% of the {rep.base_params:,} parameters without SE.")
 
 
-row(7, r"\text{Eq. 5: } \frac{2}{r}\sum_{s=1}^{S} N_s\, C_s^2", show_check)
-if step < len(STEPS) - 1:
-    st.caption("Press Next to reveal the next step.")
+    row(7, r"\text{Eq. 5: } \frac{2}{r}\sum_{s=1}^{S} N_s\, C_s^2", show_check)
+    if step < len(STEPS) - 1:
+        st.caption("Press Next to reveal the next step.")
+
+
+steps_view()

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from pages import common
-from senet_viz import plots
+from senet_viz import narrative, plots
 from senet_viz.capture import capture
 from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.images import model_view
@@ -90,47 +90,62 @@ st.caption("s of every channel (columns) in every SE block (rows) for this pictu
 fig = plots.fingerprint(cap.fingerprint(), cap.block_names)
 st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
 
-st.subheader(f"z and s in {block}")
-if block in health and not health[block].healthy:
-    st.warning(f"{block} {health[block].describe()}, measured on {stats.total:,} pictures.", icon=":material/horizontal_rule:")
-sort = st.toggle("Sort channels by value", key="sort_bars")
 pred = int(cap.predicted()[0])
 reference = None
 if stats is not None and model.class_names[pred] in stats.class_names:
     reference = stats.excitation_mean(block)[stats.class_names.index(model.class_names[pred])]
-c1, c2 = st.columns(2)
-c1.plotly_chart(plots.vector_bars(cap.squeeze[block][0], f"squeeze z ({block})", sort=sort, value_name="z"),
-                config=common.PLOTLY_CONFIG, width="stretch")
-c2.plotly_chart(plots.vector_bars(cap.excitation[block][0], f"excitation s ({block})", sort=sort, reference=reference,
-                                  value_name="s"), config=common.PLOTLY_CONFIG, width="stretch")
-
-st.subheader("Channel reweighting")
 s = cap.excitation[block][0]
-k = st.slider("Channels at each end", 1, 4, 3, key="n_channels")
-order = np.argsort(-s)
-channels = list(dict.fromkeys([*order[:k].tolist(), *order[-k:].tolist()]))
-u, scaled = cap.inputs[block][0], cap.outputs[block][0]
-st.plotly_chart(plots.channel_maps(u[channels], scaled[channels], channels, s), config=common.PLOTLY_CONFIG, width="stretch")
-spread = float(s.max() - s.min())
-fade = ("Weakly excited channels fade." if spread >= 0.2 else
-        f"Here s only ranges from {s.min():.2f} to {s.max():.2f}: the scale multiplies every map by nearly the same "
-        "factor, so no channel fades against the others.")
-st.caption(f"Top row: feature maps u_c of the {k} most excited and {k} least excited channels of {block}; bottom row: "
-           f"the same maps after the scale, s_c · u_c, on the same colour scale. {fade}")
 
-st.subheader("Against the class")
-if reference is None:
-    st.info("No statistics of these weights: compute them on the Class patterns page to compare with a class mean.")
-else:
-    k_pred = stats.class_names.index(model.class_names[pred])
-    st.plotly_chart(plots.band_bars(s, reference, stats.excitation_std(block)[k_pred],
-                                    f"s against class '{model.class_names[pred]}' ({block})"),
+
+@st.fragment
+def block_views() -> None:
+    """z and s of the block, and s against its class: the sort toggle redraws this part only."""
+    st.subheader(f"z and s in {block}")
+    if block in health and not health[block].healthy:
+        st.warning(f"{block} {health[block].describe()}, measured on {stats.total:,} pictures.", icon=":material/horizontal_rule:")
+    sort = st.toggle("Sort channels by value", key="sort_bars")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(plots.vector_bars(cap.squeeze[block][0], f"squeeze z ({block})", sort=sort, value_name="z"),
                     config=common.PLOTLY_CONFIG, width="stretch")
-    diff = s - reference
-    st.plotly_chart(plots.vector_bars(diff, f"s − mean s of '{model.class_names[pred]}' ({block})", sort=sort,
-                                      value_name="difference"), config=common.PLOTLY_CONFIG, width="stretch")
-    st.caption(f"Largest |difference| {np.abs(diff).max():.3f}; mean |difference| {np.abs(diff).mean():.3f}. "
-               "Bars near zero: this picture is excited like a typical picture of its predicted class.")
+    c2.plotly_chart(plots.vector_bars(cap.excitation[block][0], f"excitation s ({block})", sort=sort, reference=reference,
+                                      value_name="s"), config=common.PLOTLY_CONFIG, width="stretch")
+
+    st.subheader("Against the class")
+    if reference is None:
+        st.info("No statistics of these weights: compute them on the Class patterns page to compare with a class mean.")
+    else:
+        k_pred = stats.class_names.index(model.class_names[pred])
+        st.plotly_chart(plots.band_bars(s, reference, stats.excitation_std(block)[k_pred],
+                                        f"s against class '{model.class_names[pred]}' ({block})"),
+                        config=common.PLOTLY_CONFIG, width="stretch")
+        diff = s - reference
+        st.plotly_chart(plots.vector_bars(diff, f"s − mean s of '{model.class_names[pred]}' ({block})", sort=sort,
+                                          value_name="difference"), config=common.PLOTLY_CONFIG, width="stretch")
+        st.caption(f"Largest |difference| {np.abs(diff).max():.3f}. " + narrative.class_typicality(
+            s, reference, stats.excitation_std(block)[k_pred], model.class_names[pred]))
+
+
+
+@st.fragment
+def reweighting() -> None:
+    """The most and least excited channels' maps: the slider redraws this part only."""
+    st.subheader("Channel reweighting")
+    k = st.slider("Channels at each end", 1, 4, 3, key="n_channels")
+    order = np.argsort(-s)
+    channels = list(dict.fromkeys([*order[:k].tolist(), *order[-k:].tolist()]))
+    u, scaled = cap.inputs[block][0], cap.outputs[block][0]
+    st.plotly_chart(plots.channel_maps(u[channels], scaled[channels], channels, s), config=common.PLOTLY_CONFIG, width="stretch")
+    spread = float(s.max() - s.min())
+    fade = ("Weakly excited channels fade." if spread >= 0.2 else
+            f"Here s only ranges from {s.min():.2f} to {s.max():.2f}: the scale multiplies every map by nearly the same "
+            "factor, so no channel fades against the others.")
+    st.caption(f"Top row: feature maps u_c of the {k} most excited and {k} least excited channels of {block}; bottom row: "
+               f"the same maps after the scale, s_c · u_c, on the same colour scale. {fade}")
+
+
+
+block_views()
+reweighting()
 
 st.subheader("Downloads")
 d1, d2, d3 = st.columns(3)

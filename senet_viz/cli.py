@@ -133,7 +133,7 @@ def _record_check(model, args: argparse.Namespace, source, res: dict) -> None:
         raise WeightsUnavailable(f"{model.name}: --record needs a project model with its shipped weights and card")
     card = json.loads(path.read_text())
     check = {"data": source.origin, "sha256": source.checksum, "limit_per_class": args.limit_per_class,
-             "limit": args.limit, "n": res["n"], "correct": res["correct"], "top1": res["top1"],
+             "limit": args.limit, "n": res["n"], "correct": res["correct"], "top1": res["top1"], "outcomes": res["outcomes"],
              "command": "python -m senet_viz " + shlex.join(sys.argv[1:])}
     card["checks"] = [c for c in card.get("checks", []) if c.get("command") != check["command"]] + [check]
     card["weights_sha256"] = model.weights_sha256  # the checks were made with these weights

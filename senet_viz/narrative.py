@@ -8,28 +8,72 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from .evaluate import Z95, paired_difference, unpack_outcomes
 from .health import BlockHealth
 from .stats import ExcitationStats
 
-Z95 = 1.959964
+
+def full_test_outcomes(card: dict) -> tuple[str, np.ndarray] | None:
+    """(checksum of the test set, per-picture correctness) from a card's full test evaluation:
+    its ``test`` entry, or a recorded check over the whole set."""
+    for entry in [card.get("test") or {}, *card.get("checks", [])]:
+        if entry.get("outcomes") and not entry.get("limit") and not entry.get("limit_per_class"):
+            return entry.get("sha256", ""), unpack_outcomes(entry["outcomes"], entry["n"])
+    return None
 
 
-def accuracy_difference(card: dict, twin: dict) -> tuple[float, float, float]:
-    """(difference of test top-1, low, high of its 95% interval), in points. The interval is
-    the normal one for two independent proportions: conservative for two models evaluated on
-    the same pictures, whose errors are correlated."""
-    a, b = card["test"], twin["test"]
-    pa, pb = a["top1"], b["top1"]
-    se = math.sqrt(pa * (1 - pa) / a["n"] + pb * (1 - pb) / b["n"])
+def accuracy_difference(card: dict, twin: dict) -> tuple[float, float, float, bool]:
+    """(difference of test top-1, low, high of its 95% interval, paired), in points. Paired
+    (McNemar's counts, ``evaluate.paired_difference``) where both cards hold per-picture results
+    on the same test set; else the normal interval for two independent proportions, which is
+    conservative for two models evaluated on the same pictures."""
+    a, b = full_test_outcomes(card), full_test_outcomes(twin)
+    if a is not None and b is not None and a[0] == b[0] and a[1].shape == b[1].shape:
+        pair = paired_difference(a[1], b[1])
+        lo, hi = pair.interval
+        return 100 * pair.difference, 100 * lo, 100 * hi, True
+    ta, tb = card["test"], twin["test"]
+    pa, pb = ta["top1"], tb["top1"]
+    se = math.sqrt(pa * (1 - pa) / ta["n"] + pb * (1 - pb) / tb["n"])
     diff = pa - pb
-    return 100 * diff, 100 * (diff - Z95 * se), 100 * (diff + Z95 * se)
+    return 100 * diff, 100 * (diff - Z95 * se), 100 * (diff + Z95 * se), False
+
+
+#: What two training runs must share for their difference to be SE's: recipe, schedule and seed.
+_RUN_FIELDS = {"recipe": "recipe", "epochs": "schedule", "swa": "schedule", "seed": "seed", "train_data": "training data"}
+
+
+def training_differences(card: dict, twin: dict) -> list[str]:
+    """What differs between how two project models were trained (precision and where they ran
+    aside, which change rounding, not the recipe)."""
+    differs = []
+    for key, label in _RUN_FIELDS.items():
+        x, y = card.get(key), twin.get(key)
+        if key == "recipe":
+            x, y = ({k: v for k, v in (r or {}).items() if k != "precision"} for r in (x, y))
+        if key == "train_data":
+            x, y = (x or {}).get("sha256"), (y or {}).get("sha256")
+        if x != y and label not in differs:
+            differs.append(label)
+    return differs
+
+
+def same_training(card: dict, twin: dict) -> str:
+    """'same recipe, schedule and seed', or what differs, from the two cards."""
+    differs = training_differences(card, twin)
+    if not differs:
+        return "same recipe, schedule and seed"
+    return "trained differently: " + ", ".join(differs) + " differ"
 
 
 def gain_sentence(card: dict, twin: dict) -> str:
-    diff, lo, hi = accuracy_difference(card, twin)
-    head = (f"The same network without SE (**{twin['name']}**, same recipe, schedule and seed) reaches "
+    diff, lo, hi, paired = accuracy_difference(card, twin)
+    how = ("paired over the same pictures" if paired else "unpaired")
+    head = (f"The same network without SE (**{twin['name']}**, {same_training(card, twin)}) reaches "
             f"**{twin['test']['top1']:.2%}**, so SE {'adds' if diff >= 0 else 'costs'} {abs(diff):.2f} points "
-            f"(95% interval {lo:+.2f} to {hi:+.2f} on {card['test']['n']:,} test pictures)")
+            f"(95% interval {lo:+.2f} to {hi:+.2f}, {how}, on {card['test']['n']:,} test pictures)")
     if lo > 0:
         return head + ": a gain larger than the noise of the test set."
     if hi < 0:
@@ -104,3 +148,19 @@ def ablation_sentence(result: dict) -> str:
         text += (" Replacing s by its all-class mean, which keeps the scale and removes only what depends on the "
                  "picture, costs " + ", ".join(f"{g}: {d:.2f}" for g, d in means.items()) + " points.")
     return text
+
+
+def class_typicality(s: np.ndarray, class_mean: np.ndarray, class_std: np.ndarray, cls: str) -> str:
+    """How far a picture's s lies from its class mean, measured in the class's own within-class
+    spread (the std of s over the class's pictures), channel by channel."""
+    diff = np.abs(s - class_mean)
+    spread = float(class_std.mean())
+    ratio = float(diff.mean()) / max(spread, 1e-12)
+    inside = float((diff <= class_std).mean())
+    head = (f"Mean |difference| {diff.mean():.3f} against a mean within-class std of {spread:.3f} for '{cls}' "
+            f"({ratio:.1f} times it); {inside:.0%} of the channels lie within one std of the class mean")
+    if ratio <= 1:
+        return head + ": this picture is excited like a typical picture of its predicted class."
+    if ratio <= 2:
+        return head + ": somewhat outside the class's usual range."
+    return head + ": far outside the class's usual range, an unusual picture for this class."

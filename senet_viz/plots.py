@@ -181,18 +181,30 @@ def vector_bars(values: np.ndarray, title: str, *, sort: bool = False, reference
 
 
 def channel_maps(before: np.ndarray, after: np.ndarray, channels: list[int], s: np.ndarray) -> go.Figure:
-    """u_c and s_c * u_c for chosen channels, on one colour scale (top row before, bottom after)."""
+    """u_c and s_c * u_c for chosen channels, on one colour scale centred at 0 (top row before,
+    bottom after). One heatmap of the maps laid out as tiles with blank gaps: a single trace
+    draws in a fraction of the time of one subplot per map."""
     lim = float(max(np.abs(before).max(), np.abs(after).max(), 1e-12))
-    n = len(channels)
-    titles = [f"u_{c} (s={s[c]:.2f})" for c in channels] + [f"s_{c} · u_{c}" for c in channels]
-    fig = make_subplots(rows=2, cols=n, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.1)
-    for i in range(n):
-        for row, maps in ((1, before), (2, after)):
-            fig.add_trace(go.Heatmap(z=maps[i], zmin=-lim, zmax=lim, colorscale="RdBu_r", showscale=(i == n - 1 and row == 1),
-                                     hovertemplate="(%{y}, %{x}): %{z:.3f}<extra></extra>"), row=row, col=i + 1)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False, autorange="reversed")
-    fig.update_layout(height=430, margin={"t": 40, "b": 10, "l": 10, "r": 10})
+    n, (h, w) = len(channels), before.shape[1:]
+    gap = max(1, h // 8)
+    mosaic = np.full((2 * h + gap, n * (w + gap) - gap), np.nan, dtype=np.float32)
+    where = np.full(mosaic.shape + (3,), -1, dtype=np.int16)  # channel, row, column of each pixel
+    yy, xx = np.mgrid[0:h, 0:w]
+    for i, c in enumerate(channels):
+        for row, maps in ((0, before), (1, after)):
+            top, left = row * (h + gap), i * (w + gap)
+            mosaic[top : top + h, left : left + w] = maps[i]
+            where[top : top + h, left : left + w] = np.stack([np.full_like(yy, c), yy, xx], axis=-1)
+    fig = go.Figure(go.Heatmap(z=mosaic, zmin=-lim, zmax=lim, colorscale="RdBu_r", customdata=where, hoverongaps=False,
+                               colorbar={"title": {"text": "value"}},
+                               hovertemplate="channel %{customdata[0]} (%{customdata[1]}, %{customdata[2]}): %{z:.3f}<extra></extra>"))
+    for i, c in enumerate(channels):
+        x = i * (w + gap) + (w - 1) / 2
+        fig.add_annotation(x=x, y=-0.6, text=f"u_{c} (s={s[c]:.2f})", showarrow=False, yanchor="bottom", font={"size": 12})
+        fig.add_annotation(x=x, y=h + gap - 0.6, text=f"s_{c} · u_{c}", showarrow=False, yanchor="bottom", font={"size": 12})
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(height=430, margin={"t": 30, "b": 10, "l": 10, "r": 10}, plot_bgcolor="white")
     return fig
 
 

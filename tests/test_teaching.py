@@ -223,14 +223,52 @@ def test_a_failed_model_with_random_weights_falls_back_to_random_weights():
 def test_the_gain_is_reported_with_its_noise():
     card = {"name": "se", "test": {"top1": 0.9000, "n": 10_000}}
     twin = {"name": "plain", "test": {"top1": 0.8986, "n": 10_000}}
-    diff, lo, hi = narrative.accuracy_difference(card, twin)
-    assert diff == pytest.approx(0.14) and lo < 0 < hi
+    diff, lo, hi, paired = narrative.accuracy_difference(card, twin)
+    assert diff == pytest.approx(0.14) and lo < 0 < hi and not paired
     assert hi - lo == pytest.approx(2 * 1.959964 * 100 * np.sqrt(0.9 * 0.1 / 1e4 + 0.8986 * 0.1014 / 1e4))
-    assert "within the noise" in narrative.gain_sentence(card, twin)
+    assert "within the noise" in narrative.gain_sentence(card, twin) and "unpaired" in narrative.gain_sentence(card, twin)
     assert "larger than the noise" in narrative.gain_sentence({**card, "test": {"top1": 0.92, "n": 10_000}}, twin)
+
+
+def _card_with(hits, **extra):
+    from senet_viz.evaluate import pack_outcomes
+
+    n = len(hits)
+    return {"name": "m", "test": {"top1": hits.mean(), "n": n, "sha256": "abc", "outcomes": pack_outcomes(hits)},
+            "recipe": {"lr": 0.4, "precision": "fp32"}, "epochs": 10, "swa": None, "seed": 0, **extra}
+
+
+def test_the_paired_interval_counts_only_the_pictures_the_two_models_disagree_on():
+    """1,000 pictures: both right on 880, only A right on 30, only B right on 10, both wrong on 80.
+    d = 0.02; var = (30 + 10) / 1000 - 0.02^2 = 0.0396; half width 1.96 * sqrt(0.0396 / 1000)."""
+    a = np.zeros(1000, bool)
+    b = np.zeros(1000, bool)
+    a[:880] = b[:880] = True
+    a[880:910] = True
+    b[910:920] = True
+    diff, lo, hi, paired = narrative.accuracy_difference(_card_with(a), _card_with(b, recipe={"lr": 0.4, "precision": "bf16"}))
+    assert paired and diff == pytest.approx(2.0)
+    half = 100 * 1.959964 * np.sqrt(0.0396 / 1000)
+    assert (lo, hi) == (pytest.approx(2.0 - half), pytest.approx(2.0 + half))
+    unpaired = 2 * 1.959964 * 100 * np.sqrt(0.91 * 0.09 / 1000 + 0.89 * 0.11 / 1000)
+    assert hi - lo < 0.5 * unpaired  # agreement on most pictures narrows it
+    assert "paired over the same pictures" in narrative.gain_sentence(_card_with(a), _card_with(b))
+    assert "same recipe, schedule and seed" in narrative.gain_sentence(_card_with(a), _card_with(b, recipe={"lr": 0.4, "precision": "bf16"}))
+    assert "trained differently: recipe, seed differ" in narrative.gain_sentence(_card_with(a), _card_with(b, recipe={"lr": 0.1}, seed=1))
+    other = _card_with(b)
+    other["test"]["sha256"] = "another test set"
+    assert narrative.accuracy_difference(_card_with(a), other)[3] is False
 
 
 def test_health_sentence_names_the_constant_blocks():
     report = [BlockHealth("SE_2_1", 8, 0, 0.0, 0.5, 100), BlockHealth("SE_4_3", 8, 7, 0.12, 0.5, 100)]
     text = narrative.health_sentence(report)
     assert text.startswith("1 of 2 SE blocks respond") and "SE_2_1 is constant for all pictures: a fixed channel scale" in text
+
+
+def test_inspect_says_typical_only_when_the_picture_lies_within_its_class_spread():
+    mean, std = np.full(8, 0.5), np.full(8, 0.1)
+    assert "typical picture of its predicted class" in narrative.class_typicality(mean + 0.05, mean, std, "cat")
+    far = narrative.class_typicality(mean + 0.4, mean, std, "cat")
+    assert "far outside" in far and "4.0 times" in far and "0% of the channels" in far
+    assert "somewhat outside" in narrative.class_typicality(mean - 0.15, mean, std, "cat")
