@@ -20,6 +20,7 @@ from senet_viz.data import (
     server_folder,
 )
 from senet_viz.errors import SenetVizError
+from senet_viz.health import LIVE_SHARE, LIVE_STD
 from senet_viz.stats import ExcitationStats
 
 st.title("Class patterns")
@@ -186,8 +187,9 @@ if health:
     }, hide_index=True, width="stretch")
     st.markdown(narrative.health_sentence(list(health.values())))
     st.caption(f"Spreads in units of s, averaged over channels, over {stats.total:,} pictures. A hidden unit of Eq. 3 is live "
-               "when δ(W1 z + b1) > 0 on at least 5% of the pictures and varies across them (std ≥ 0.001). A block whose "
-               "hidden units are all dead outputs s = σ(b2) for every picture: a fixed channel scale, not attention.")
+               f"when δ(W1 z + b1) > 0 on at least {LIVE_SHARE:.0%} of the pictures and varies across them (std ≥ {LIVE_STD:g}). "
+               "A block whose hidden units are all dead feeds its gate a constant, so s is the same for every picture: "
+               "a fixed channel scale, not attention.")
 else:
     st.caption("These statistics were made before hidden units were counted; recompute them to see the live units.")
 

@@ -22,6 +22,7 @@ from senet_viz.capture import Capture, capture
 from senet_viz.errors import SenetVizError
 from senet_viz.images import load_image
 from senet_viz.models import DEFAULT_MODEL, RANDOM, LoadedModel, list_models, load_model, weights_available
+from senet_viz.models.blocks import zero_initialised_norms
 from senet_viz.models.project import PROJECT_MODELS
 from senet_viz.stats import ExcitationStats
 
@@ -147,8 +148,11 @@ def active_model() -> LoadedModel:
         error(f"{exc}. Showing {DEFAULT_MODEL} with {shown} instead.")
         model = cached_model(DEFAULT_MODEL, fallback)
     if model.random_weights:
-        st.warning(f"{model.name} has random weights: its predictions and excitations are meaningless "
-                   "(a random ResNet can even have U = 0 in every SE block).", icon=":material/casino:")
+        zeroed = zero_initialised_norms(model.net)
+        note = (f" {zeroed} of its BatchNorm layers start at zero (timm's zero-initialised last BatchNorm of each residual "
+                "branch), so U = 0 in the SE blocks that follow them." if zeroed else "")
+        st.warning(f"{model.name} has random weights: its predictions and excitations are meaningless.{note}",
+                   icon=":material/casino:")
     with st.sidebar:
         device = torch.cuda.get_device_name(model.device) if model.device.type == "cuda" else "CPU"
         st.caption(f"Running: **{plain(model.name)}** · weights: {plain(weights_label(model))} · "

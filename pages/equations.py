@@ -63,7 +63,7 @@ def steps_view() -> None:
         st.session_state.eq_step += 1
     step = st.session_state.eq_step
     st.query_params["step"] = str(step + 1)
-    b3.progress((step + 1) / len(STEPS), text=f"Step {step + 1} of {len(STEPS)}: {STEPS[step]}")
+    b3.markdown(f"**Step {step + 1} of {len(STEPS)}**: {STEPS[step]}")
     st.caption(f"Picture: {common.plain(name)} · model {model.label} · block {block_name} (C = {C}, C/r = {w.block.hidden}, "
                f"r = {w.reduction:g}) · prediction uses the same forward pass.")
 

@@ -272,3 +272,17 @@ def test_inspect_says_typical_only_when_the_picture_lies_within_its_class_spread
     far = narrative.class_typicality(mean + 0.4, mean, std, "cat")
     assert "far outside" in far and "4.0 times" in far and "0% of the channels" in far
     assert "somewhat outside" in narrative.class_typicality(mean - 0.15, mean, std, "cat")
+
+
+def test_the_zero_u_note_follows_the_network(se20):
+    """Only a network with zero-initialised BatchNorm scales (timm's) has U = 0 when random."""
+    from senet_viz.models import load_model
+    from senet_viz.models.blocks import zero_initialised_norms
+
+    assert zero_initialised_norms(se20.net) == 0
+    timm_random = load_model("seresnet50", weights="random", device="cpu")
+    assert zero_initialised_norms(timm_random.net) == 16  # one per bottleneck of ResNet-50's 3 + 4 + 6 + 3
+    at = _app(model="resnet20_cifar10", weights="random")
+    assert "start at zero" not in " ".join(w.value for w in at.warning)
+    at = _app(model="seresnet50", weights="random")
+    assert "16 of its BatchNorm layers start at zero" in " ".join(w.value for w in at.warning)

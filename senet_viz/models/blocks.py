@@ -127,3 +127,10 @@ def discover(net: nn.Module, input_size: tuple[int, int, int], device: torch.dev
             BlockInfo(f"SE_{stage}_{counters[stage]}", stage, counters[stage], channels, hidden, path, module, adapter, res)
         )
     return blocks
+
+
+def zero_initialised_norms(net: nn.Module) -> int:
+    """BatchNorm layers whose scale is all zero: timm initialises the last one of each residual
+    branch so, which makes U = 0 in the SE block after it until the network is trained."""
+    return sum(1 for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+               and m.weight is not None and bool((m.weight == 0).all()))
