@@ -2,7 +2,7 @@
 
 Nothing here computes: it wires widgets to senet_viz functions and caches their results.
 One model per (name, weights) per process (st.cache_resource); captures are cached by the
-picture's hash (st.cache_data, bounded). Everything a session chooses lives in its own
+picture's hash (st.cache_resource, bounded, shared read-only). Everything a session chooses lives in its own
 st.session_state; the cached objects are read-only and shared.
 """
 
@@ -172,13 +172,15 @@ def model_key(model: LoadedModel) -> tuple[str, str]:
     return (model.name, model.weights)
 
 
-@st.cache_data(max_entries=CAPTURE_CACHE_ENTRIES, show_spinner=False)
+# Captures and decoded pictures are shared read-only between sessions (st.cache_resource):
+# st.cache_data would pickle them on every hit, which cost more than the forward itself.
+@st.cache_resource(max_entries=CAPTURE_CACHE_ENTRIES, show_spinner=False)
 def cached_capture(_model: LoadedModel, key: tuple[str, str], picture_hash: str, _picture, maps: tuple[str, ...] = ()) -> Capture:
     """Capture of one picture, cached by (model, picture hash, blocks with maps)."""
     return capture(_model, [_picture], maps=list(maps))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def decode(data: bytes, name: str):
     """Bytes -> (RGB picture, None) or (None, one-line error)."""
     try:
