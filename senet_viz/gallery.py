@@ -72,7 +72,7 @@ def caption(key: str, cifar_model: bool) -> str:
     """A gallery entry's label; for a CIFAR model, whether a photo has a CIFAR class at all."""
     if key not in PHOTOS:
         cls, _, k = key.removeprefix("cifar-").rpartition("-")
-        return f"{cls} #{k} (CIFAR-10 test picture)"
+        return f"{cls} #{k}"
     if not cifar_model:
         return key
     return f"{key} (CIFAR class: {PHOTO_CLASSES[key]})" if key in PHOTO_CLASSES else f"{key} (no CIFAR class)"

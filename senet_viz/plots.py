@@ -186,13 +186,13 @@ def channel_maps(before: np.ndarray, after: np.ndarray, channels: list[int], s: 
     draws in a fraction of the time of one subplot per map."""
     lim = float(max(np.abs(before).max(), np.abs(after).max(), 1e-12))
     n, (h, w) = len(channels), before.shape[1:]
-    gap = max(1, h // 8)
-    mosaic = np.full((2 * h + gap, n * (w + gap) - gap), np.nan, dtype=np.float32)
+    gap, row_gap = max(1, w // 8), max(2, h // 3)  # the rows' gap leaves room for the titles
+    mosaic = np.full((2 * h + row_gap, n * (w + gap) - gap), np.nan, dtype=np.float32)
     where = np.full(mosaic.shape + (3,), -1, dtype=np.int16)  # channel, row, column of each pixel
     yy, xx = np.mgrid[0:h, 0:w]
     for i, c in enumerate(channels):
         for row, maps in ((0, before), (1, after)):
-            top, left = row * (h + gap), i * (w + gap)
+            top, left = row * (h + row_gap), i * (w + gap)
             mosaic[top : top + h, left : left + w] = maps[i]
             where[top : top + h, left : left + w] = np.stack([np.full_like(yy, c), yy, xx], axis=-1)
     fig = go.Figure(go.Heatmap(z=mosaic, zmin=-lim, zmax=lim, colorscale="RdBu_r", customdata=where, hoverongaps=False,
@@ -201,7 +201,7 @@ def channel_maps(before: np.ndarray, after: np.ndarray, channels: list[int], s: 
     for i, c in enumerate(channels):
         x = i * (w + gap) + (w - 1) / 2
         fig.add_annotation(x=x, y=-0.6, text=f"u_{c} (s={s[c]:.2f})", showarrow=False, yanchor="bottom", font={"size": 12})
-        fig.add_annotation(x=x, y=h + gap - 0.6, text=f"s_{c} · u_{c}", showarrow=False, yanchor="bottom", font={"size": 12})
+        fig.add_annotation(x=x, y=h + row_gap - 0.6, text=f"s_{c} · u_{c}", showarrow=False, yanchor="bottom", font={"size": 12})
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     fig.update_layout(height=430, margin={"t": 30, "b": 10, "l": 10, "r": 10}, plot_bgcolor="white")

@@ -159,3 +159,38 @@ def test_a_link_to_a_page_works_on_a_freshly_started_server(browser_page, tmp_pa
             raise
         finally:
             page.close()
+
+
+def test_without_the_dataset_the_gallery_offers_every_class_and_a_link_restores_a_picture(browser_page, tmp_path):
+    """A server on a machine without the CIFAR-10 test split: Inspect's gallery still names
+    pictures of all 10 classes, and a link to one restores it in a fresh browser."""
+    from senet_viz import gallery
+
+    browser = browser_page[1].context.browser  # the module's Chromium, another server
+    env = {"SENET_VIZ_CIFAR10_TEST": str(tmp_path / "no-such-archive.tar.gz")}
+    with app_server(env=env, log=ARTIFACTS / "server-no-data.log") as (url, _):
+        first = browser.new_context(viewport={"width": 1300, "height": 900})
+        page = first.new_page()
+        try:
+            page.goto(f"{url}/inspect?picture=cifar-frog-4")
+            wait_rendered(page)
+            page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+            assert "frog #4" in page.inner_text("[data-testid='stMain']")
+            page.locator("[data-testid='stSelectbox']:has-text('Class')").first.click()
+            options = page.locator("[role='option']").all_inner_texts()
+            assert [o.split(" (")[0] for o in options[1:]] == gallery.cifar_classes(), options
+            page.keyboard.press("Escape")
+            fresh = browser.new_context(viewport={"width": 1300, "height": 900})
+            other = fresh.new_page()
+            other.goto(f"{url}/inspect?picture=cifar-ship-9")
+            wait_rendered(other)
+            other.wait_for_selector(".js-plotly-plot", timeout=60_000)
+            text = other.inner_text("[data-testid='stMain']")
+            assert "ship #9" in text and "gallery: cifar-ship-9" in text
+            assert other.locator("[data-testid='stException']").count() == 0
+            fresh.close()
+        except Exception:
+            _shot_on_failure(page, "gallery-no-data")
+            raise
+        finally:
+            first.close()

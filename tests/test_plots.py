@@ -63,9 +63,9 @@ def test_picture_views():
     z, where = np.asarray(maps.data[0].z, dtype=float), np.asarray(maps.data[0].customdata)
     assert len(maps.data) == 1 and maps.data[0].zmax == -maps.data[0].zmin == 31  # one colour scale, centred at 0
     np.testing.assert_array_equal(z[0:4, 0:4], before[0])  # u_3, top left
-    np.testing.assert_array_equal(z[5:9, 5:9], before[1] * 0.5)  # s_5 * u_5, bottom right, after a 1-pixel gap
-    assert np.isnan(z[4]).all() and np.isnan(z[:, 4]).all()
-    assert tuple(where[6, 7]) == (5, 1, 2)  # hover names the channel and the map's own coordinates
+    np.testing.assert_array_equal(z[6:10, 5:9], before[1] * 0.5)  # s_5 * u_5, bottom right, after the gaps
+    assert np.isnan(z[4:6]).all() and np.isnan(z[:, 4]).all()
+    assert tuple(where[7, 7]) == (5, 1, 2)  # hover names the channel and the map's own coordinates
     assert [a.text for a in maps.layout.annotations] == ["u_3 (s=0.43)", "s_3 · u_3", "u_5 (s=0.71)", "s_5 · u_5"]
     assert isinstance(plots.se_block_diagram(64, 4), go.Figure)
     assert plots.fingerprint_static(np.where(m > 0.9, np.nan, m), ["a", "b", "c"]).startswith(b"\x89PNG")
