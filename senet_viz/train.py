@@ -432,7 +432,7 @@ def train(
             for group in opt.param_groups:
                 group["lr"] = swa_lr
         net.train()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss, steps = train_epoch(stepper, sched, x_norm, y_all, batch_size, gen, averaging=averaging, desc=f"epoch {epoch + 1}/{total}",
                                   progress=progress, max_steps=None if max_steps is None else max_steps - steps_done)
         steps_done += steps
@@ -440,7 +440,8 @@ def train(
             swa.update_parameters(net)
         seconds = time.perf_counter() - t0
         state["elapsed"] += seconds
-        segment["seconds"] = round(segment["seconds"] + seconds, 1)
+        segment["seconds"] = round(segment["seconds"] + seconds, 1)  # wall clock, pauses (SIGSTOP) included
+        segment["cpu_seconds"] = round(segment.get("cpu_seconds", 0.0) + time.process_time() - c0, 1)  # all threads
         segment["epochs"][1] = state["epoch"] = epoch + 1
         report = probe_health(net, x_probe)
         state["history"].append({"epoch": epoch + 1, "loss": round(loss, 5), "seconds": round(state["elapsed"], 1),
