@@ -171,7 +171,7 @@ def vector_bars(values: np.ndarray, title: str, *, sort: bool = False, reference
     """Bars of a per-channel vector (z or s), optionally sorted, optionally with a reference line."""
     idx = np.argsort(-values) if sort else np.arange(len(values))
     x = np.arange(len(idx)) if sort else idx
-    fig = go.Figure(go.Bar(x=x, y=values[idx], customdata=idx, name=value_name,
+    fig = go.Figure(go.Bar(x=x, y=values[idx], customdata=idx, name=value_name, marker_color=PALETTE[0],
                            hovertemplate=f"channel %{{customdata}}: {value_name} = %{{y:.4f}}<extra></extra>"))
     if reference is not None:
         fig.add_trace(go.Scatter(x=x, y=reference[idx], mode="lines", name="class mean", line={"color": MEAN_COLOUR}))
@@ -382,3 +382,4 @@ def comparison_static(names: list[str], mean_abs: list[float], sa: np.ndarray, s
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=150)
     return buf.getvalue()
+

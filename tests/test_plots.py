@@ -70,3 +70,4 @@ def test_picture_views():
     assert isinstance(plots.se_block_diagram(64, 4), go.Figure)
     assert plots.fingerprint_static(np.where(m > 0.9, np.nan, m), ["a", "b", "c"]).startswith(b"\x89PNG")
     assert isinstance(plots.module_diagram("inception"), go.Figure)
+
