@@ -110,6 +110,21 @@ def steps_view() -> None:
                             f"max {w.s.max():.4f}, mean {w.s.mean():.4f}."))
 
 
+    if step >= 5:
+        st.markdown("**Eq. 3 as data flowing**, with this picture's numbers")
+        delta = f"{w.delta_name} after {w.bn_name}" if w.bn_name else w.delta_name
+        st.plotly_chart(plots.excitation_flow(w.z, w.w1, w.fc1_out, w.hidden, w.w2, w.pre_gate, w.s,
+                                              delta_name=delta, gate_name=w.gate_name),
+                        config=common.PLOTLY_CONFIG, width="stretch", key="excitation_flow")
+        live = int((w.hidden > 0).sum())
+        st.caption(f"{C} numbers z go in; W1 ({w.w1.shape[0]}×{w.w1.shape[1]}) makes {len(w.hidden)}, of which δ keeps "
+                   f"{live} above zero; W2 ({w.w2.shape[0]}×{w.w2.shape[1]}) makes {C} again and the gate squeezes them into "
+                   f"s between {w.s.min():.3f} and {w.s.max():.3f}. a = W1 z + b1, δ = {delta}, b = W2 δ(a) + b2, "
+                   f"σ = {w.gate_name}. Red: positive, blue: negative (0 is white); s on its own scale from dark (0) to "
+                   "yellow (1).")
+        with st.expander("The numbers"):
+            st.dataframe({"channel": list(range(C)), "z": w.z, "W2 δ + b2": w.pre_gate, "s": w.s}, hide_index=True)
+
     def show_scale():
         u = u_c()
         scaled = w.scaled_maps[0]

@@ -114,6 +114,14 @@ def test_equations_step_through(app):
         next_button.click().run()
         _ok(app)
     assert len(app.get("latex")) >= 9  # all eight steps and the Eq. 5 line
+    import json
+
+    flow = next(json.loads(c.proto.spec) for c in app.get("plotly_chart") if "excitation_flow" in c.proto.id)
+    names = [t["name"] for t in flow["data"]]
+    assert names[0] == "z" and names[3] == "δ = ReLU" and names[-1] == "s = Sigmoid(·)"
+    table = next(d.value for d in app.dataframe if "W2 δ + b2" in d.value.columns)
+    s_drawn = _values(flow["data"][-1]["z"]).ravel() if isinstance(flow["data"][-1]["z"], dict) else np.ravel(flow["data"][-1]["z"])
+    np.testing.assert_allclose(s_drawn, table["s"].to_numpy(), rtol=1e-6)  # the figure draws the walkthrough's s
     assert any("max |Δz|" in m.value for m in app.markdown)
 
 

@@ -71,3 +71,23 @@ def test_picture_views():
     assert plots.fingerprint_static(np.where(m > 0.9, np.nan, m), ["a", "b", "c"]).startswith(b"\x89PNG")
     assert isinstance(plots.module_diagram("inception"), go.Figure)
 
+
+
+def test_the_excitation_flow_draws_every_quantity_of_eq_3():
+    rng = np.random.default_rng(2)
+    z, w1, w2 = rng.normal(size=16), rng.normal(size=(4, 16)), rng.normal(size=(16, 4))
+    a = w1 @ z + 0.1
+    hidden = np.maximum(a, 0)
+    b = w2 @ hidden - 0.2
+    s = 1 / (1 + np.exp(-b))
+    fig = plots.excitation_flow(z, w1, a, hidden, w2, b, s)
+    assert [t.name for t in fig.data] == ["z", "W1 (4×16)", "W1 z + b1", "δ = ReLU", "W2 (16×4)", "W2 δ + b2", "s = Sigmoid(·)"]
+    for trace, values in zip(fig.data, [z[:, None], w1, a[:, None], hidden[:, None], w2, b[:, None], s[:, None]]):
+        np.testing.assert_array_equal(np.asarray(trace.z), values)
+    assert fig.data[-1].colorscale[0][1] != fig.data[0].colorscale[0][1]  # s sequential, the others diverging
+    assert fig.data[1].zmin == -fig.data[1].zmax  # centred at 0
+    domains = [fig.layout[f"xaxis{'' if i == 0 else i + 1}"].domain for i in range(7)]
+    assert all(0 <= lo < hi <= 1 for lo, hi in domains) and all(d[1] < e[0] for d, e in zip(domains, domains[1:]))
+    wide = plots.excitation_flow(np.ones(300), np.ones((20, 300)), np.ones(20), np.ones(20), np.ones((300, 20)), np.ones(300),
+                                 np.full(300, 0.5), limit=64)
+    assert wide.data[0].name == "z (first 64 of 300)" and np.asarray(wide.data[1].z).shape == (20, 64)
