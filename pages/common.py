@@ -219,6 +219,11 @@ def gallery_bytes(key: str) -> bytes:
     return gallery.picture_bytes(key)
 
 
+def use_gallery_picture(key: str) -> None:
+    """Make the gallery picture ``key`` the session's picture."""
+    set_picture(f"gallery: {key}", gallery_bytes(key), key=key)
+
+
 def gallery_picker(prefix: str, wanted: str | None, cifar_model: bool, on_pick=None) -> str:
     """A class (or the photos), then one of its gallery pictures; the chosen gallery key.
     ``on_pick(key)`` runs when the user picks another class or picture."""
@@ -278,8 +283,7 @@ def picture_or_default() -> tuple[str, bytes]:
     by default). The link is kept in step: a gallery key, or 'upload'/'camera'."""
     pic = current_picture()
     if pic is None:
-        key = gallery.resolve(st.query_params.get("picture")) or "cat"
-        set_picture(f"gallery: {key}", gallery_bytes(key), key=key)
+        use_gallery_picture(gallery.resolve(st.query_params.get("picture")) or "cat")
         pic = current_picture()
     source = st.session_state.get("picture_source", "gallery")
     sync_query_param("picture", st.session_state.get("picture_key") if source == "gallery" else source)

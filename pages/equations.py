@@ -25,11 +25,8 @@ if not common.need_se_blocks(model):
     st.stop()
 common.link_note()
 with st.expander("Picture", expanded=False):
-    def use_gallery(key: str) -> None:
-        common.set_picture(f"gallery: {key}", common.gallery_bytes(key), key=key)
-
     common.gallery_picker("eq", st.session_state.get("picture_key") or st.query_params.get("picture"),
-                          model.class_names == list(CIFAR10_CLASSES), on_pick=use_gallery)
+                          model.class_names == list(CIFAR10_CLASSES), on_pick=common.use_gallery_picture)
     st.caption("Or upload one on the Inspect page; it is used here too.")
 name, data = common.picture_or_default()
 block_name = common.block_picker(model, "SE block", key="eq_block")

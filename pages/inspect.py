@@ -30,15 +30,12 @@ common.link_note()
 cifar_model = model.class_names == list(CIFAR10_CLASSES)
 gallery_tab, upload_tab, camera_tab = st.tabs(["Gallery", "Upload", "Camera"])
 with gallery_tab:
-    def use_gallery(key: str) -> None:
-        common.set_picture(f"gallery: {key}", common.gallery_bytes(key), key=key)
-
-    choice = common.gallery_picker("inspect", st.query_params.get("picture"), cifar_model, on_pick=use_gallery)
+    choice = common.gallery_picker("inspect", st.query_params.get("picture"), cifar_model, on_pick=common.use_gallery_picture)
     if cifar_model:
         st.caption(f"{model.name} knows only the 10 CIFAR-10 classes: a picture of anything else (coffee, a rocket, an "
                    "astronaut) still gets one of them, so its top class is wrong by construction.")
     if st.button("Show this picture again", key="use_gallery") or common.current_picture() is None:
-        use_gallery(choice)
+        common.use_gallery_picture(choice)
 with upload_tab:
     files = st.file_uploader("Pictures (JPEG, PNG, GIF, BMP, TIFF, WebP)", accept_multiple_files=True, key="uploads",
                              type=["jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"])
@@ -49,13 +46,13 @@ with upload_tab:
         pick = min(pick, len(files) - 1)
         common.set_picture(labels[pick], files[pick].getvalue(), source="upload")
     elif st.session_state.get("picture_source") == "upload":  # the uploads were removed
-        common.set_picture(f"gallery: {choice}", common.gallery_bytes(choice), key=choice)
+        common.use_gallery_picture(choice)
 with camera_tab:
     shot = st.camera_input("Take a picture", key="camera")
     if shot is not None:
         common.set_picture("camera", shot.getvalue(), source="camera")
     elif st.session_state.get("picture_source") == "camera":
-        common.set_picture(f"gallery: {choice}", common.gallery_bytes(choice), key=choice)
+        common.use_gallery_picture(choice)
 
 name, data = common.picture_or_default()
 block = common.block_picker(model, "Block for the detailed views")
