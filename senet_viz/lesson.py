@@ -40,12 +40,12 @@ def separating_stage(stats: ExcitationStats) -> Question:
         f"a stage's blocks: {trail}. Stage {best} separates the classes most.")
 
 
-def _buckets(value: float, width: float, count: int = 4) -> tuple[list[str], int]:
+def _buckets(value: float, width: float, unit: str = "points", count: int = 4) -> tuple[list[str], int]:
     """``count`` ranges of ``width`` points, one of them holding ``value``: the choices of a 'how much' question."""
     k = int(max(value, 0.0) // width)
     first = max(0, k - count // 2)
     ranges = [(first + i) * width for i in range(count)]
-    labels = [f"{lo:g} to {lo + width:g} points" for lo in ranges]
+    labels = [f"{lo:g} to {lo + width:g} {unit}" for lo in ranges]
     return labels, k - first
 
 
@@ -67,12 +67,12 @@ def se_parameter_share(report: CostReport, without_last_stage: bool = False) -> 
     """How many parameters does SE add (in % of the network without SE)?"""
     share = report.overhead_without_last_stage_pct if without_last_stage else report.overhead_pct
     width = 2.0 if share < 10 else 5.0
-    choices, answer = _buckets(share, width)
+    choices, answer = _buckets(share, width, unit="%")
     where = " if the last stage has no SE blocks" if without_last_stage else ""
     return Question(
         f"How many parameters does SE add to {report.model} at r = {report.reduction:g}{where}, "
         "relative to the same network without SE?",
-        [c.replace("points", "%") for c in choices], answer,
+        choices, answer,
         f"Counted from the modules: {report.se_params:,} SE parameters on {report.base_params:,} without SE, "
         f"{report.overhead_pct:.2f}%; without the last stage's SE blocks {report.overhead_without_last_stage_pct:.2f}% "
         f"(the last stage holds {report.stages[-1].params / max(1, report.se_params):.0%} of them).")
