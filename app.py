@@ -59,6 +59,7 @@ def home() -> None:
     else:
         st.caption(f"Weights: {common.plain(common.weights_label(model))}")
     st.subheader("Where to go next")
+    st.page_link(PAGES["lesson"], label="Lesson: the paper in ten steps on this model, with questions to answer first", icon=":material/school:")
     st.page_link(PAGES["inspect"], label="Inspect: a picture's z and s in every block, and channel reweighting", icon=":material/image_search:")
     st.page_link(PAGES["compare"], label="Compare: two pictures, a picture and a class, or SE and its twin", icon=":material/compare:")
     st.page_link(PAGES["patterns"], label="Class patterns: the paper's excitation figure for this model", icon=":material/insights:")
@@ -69,6 +70,7 @@ def home() -> None:
 
 PAGES = {
     "home": st.Page(home, title="Home", icon=":material/home:", default=True),
+    "lesson": st.Page("pages/lesson.py", title="Lesson", icon=":material/school:"),
     "inspect": st.Page("pages/inspect.py", title="Inspect", icon=":material/image_search:"),
     "compare": st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
     "patterns": st.Page("pages/class_patterns.py", title="Class patterns", icon=":material/insights:"),

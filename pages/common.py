@@ -135,7 +135,8 @@ def active_model() -> LoadedModel:
     """The session's model; on an error, one line and the embedded default instead."""
     route_through_app()
     name = st.session_state.get("model_name", DEFAULT_MODEL)
-    choice = st.session_state.get("weights_choice")
+    # the radio's state, or the link's where the sidebar has not run (a page run on its own, as by AppTest)
+    choice = st.session_state.get("weights_choice") or ("random" if st.query_params.get("weights") == RANDOM else None)
     weights = RANDOM if choice == "random" else st.session_state.get("weights_path") if choice == "file" else None
     try:
         model = cached_model(name, weights)

@@ -17,6 +17,28 @@ from .stats import ExcitationStats
 
 
 @dataclass(frozen=True)
+class Step:
+    key: str
+    title: str
+    needs: str = ""  # "stats", "ablation" or "twin": what the loaded weights must have for its question
+
+
+#: The lesson's path through the paper, one screen each.
+STEPS = (
+    Step("problem", "Every channel treated alike"),
+    Step("squeeze", "Squeeze: a feature map becomes one number (Eq. 2)"),
+    Step("excite", "Excitation: a gate computed from all channels (Eq. 3)"),
+    Step("scale", "Scale: every map times its gate (Eq. 4)"),
+    Step("fingerprint", "One picture's fingerprint"),
+    Step("pair", "Two pictures differ"),
+    Step("classes", "Classes by stage: the paper's figure", needs="stats"),
+    Step("ablation", "SE switched off", needs="ablation"),
+    Step("cost", "What it costs (Eq. 5)"),
+    Step("twin", "SE against its twin", needs="twin"),
+)
+
+
+@dataclass(frozen=True)
 class Question:
     prompt: str
     choices: list[str]
@@ -103,3 +125,79 @@ def beats_twin(card: dict, twin: dict) -> Question:
         choices, answer,
         f"{100 * card['test']['top1']:.2f}% against {100 * twin['test']['top1']:.2f}%: SE {diff:+.2f} points, 95% interval "
         f"{lo:+.2f} to {hi:+.2f} ({'paired over the same pictures' if paired else 'unpaired'}).")
+
+
+def gate_length(block: str, channels: int, hidden: int, hw: int) -> Question:
+    """How many numbers does one block's gate compute for a picture (one per channel: C)?"""
+    values = {channels: "one per channel", hidden: "one per hidden unit", 1: "one for the whole block",
+              channels * hw: "one per position and channel"}
+    shown = sorted(values)
+    return Question(
+        f"{block} receives U with C = {channels} feature maps of {hw} positions each. How many numbers does its gate "
+        "compute for one picture?",
+        [f"{n:,}" for n in shown], shown.index(channels),
+        f"{channels}: one factor s_c per channel, the same at every one of the {hw} positions of that channel's map. The "
+        f"bottleneck in between has {hidden} hidden units (C/r).")
+
+
+def squeeze_value(u_map: np.ndarray, channel: int) -> Question:
+    """Which number does the squeeze make of one feature map u_c (Eq. 2: its mean)?"""
+    values = {"mean": float(u_map.mean()), "largest value": float(u_map.max()), "smallest value": float(u_map.min()),
+              "sum": float(u_map.sum())}
+    shown = sorted(values, key=values.get)  # in numeric order, so the answer's position says nothing
+    h, w = u_map.shape
+    return Question(
+        f"Channel {channel}'s map u_{channel} has {h}×{w} = {h * w} values. Which number does the squeeze pass on as "
+        f"z_{channel}?",
+        [f"{values[k]:.4f}" for k in shown], shown.index("mean"),
+        f"z_{channel} is the mean of the map (global average pooling): {values['mean']:.4f}. The other choices were its "
+        f"largest value {values['largest value']:.4f}, its smallest {values['smallest value']:.4f} and its sum "
+        f"{values['sum']:.2f}.")
+
+
+def damped_channels(s: np.ndarray, block: str) -> Question:
+    """How many of a block's channels does this picture's gate damp below one half?"""
+    below = int((s < 0.5).sum())
+    bins = [(int(part[0]), int(part[-1])) for part in np.array_split(np.arange(len(s) + 1), min(4, len(s) + 1))]
+    labels = [f"{lo} to {hi} channels" for lo, hi in bins]
+    answer = next(i for i, (lo, hi) in enumerate(bins) if lo <= below <= hi)
+    return Question(
+        f"The gate of {block} gives each of its {len(s)} channels a factor s_c between 0 and 1. For this picture, how many "
+        "channels are damped below one half?",
+        labels, answer,
+        f"{below} of {len(s)} channels have s_c < 0.5 (s from {s.min():.3f} to {s.max():.3f}, mean {s.mean():.3f}).")
+
+
+def stage_spread(excitation: dict[str, np.ndarray]) -> dict[int, float]:
+    """Per stage, the mean over its blocks of the std of s across channels (one picture)."""
+    by_stage: dict[int, list[float]] = {}
+    for name, s in excitation.items():
+        by_stage.setdefault(int(name.split("_")[1]), []).append(float(np.std(s)))
+    return {k: float(np.mean(v)) for k, v in sorted(by_stage.items())}
+
+
+def varied_stage(excitation: dict[str, np.ndarray]) -> Question:
+    """In which stage does one picture's s vary most across channels?"""
+    spread = stage_spread(excitation)
+    stages = list(spread)
+    best = max(stages, key=spread.get)
+    return Question(
+        "In which stage does this picture's excitation vary most from channel to channel?",
+        [f"stage {s}" for s in stages], stages.index(best),
+        "Standard deviation of s over the channels, averaged over a stage's blocks: "
+        + ", ".join(f"stage {s}: {v:.3f}" for s, v in spread.items()) + f". Stage {best} reweighs its channels most unevenly.")
+
+
+def parting_stage(divergence: list) -> Question:
+    """In which stage do two pictures' excitations lie furthest apart (``compare.divergence``)?"""
+    by_stage: dict[int, list[float]] = {}
+    for d in divergence:
+        by_stage.setdefault(int(d.name.split("_")[1]), []).append(d.mean_abs)
+    mean = {k: float(np.mean(v)) for k, v in sorted(by_stage.items())}
+    stages = list(mean)
+    best = max(stages, key=mean.get)
+    return Question(
+        "In which stage do the two pictures' excitations differ most?",
+        [f"stage {s}" for s in stages], stages.index(best),
+        "Mean |s_a − s_b| over the channels, averaged over a stage's blocks: "
+        + ", ".join(f"stage {s}: {v:.3f}" for s, v in mean.items()) + ".")

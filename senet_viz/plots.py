@@ -14,7 +14,8 @@ from plotly.subplots import make_subplots
 
 from .stats import ExcitationStats
 
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
+# Okabe and Ito's colours (distinguishable with the common colour blindnesses), then two of Tol's.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#882255", "#999933", "#7F7F7F"]
 MEAN_COLOUR = "#222222"
 
 
@@ -103,7 +104,7 @@ def class_band(stats: ExcitationStats, block: str, cls: str, *, subset: str = "a
     x = np.arange(len(idx))
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[mean[idx] + std[idx], (mean[idx] - std[idx])[::-1]],
-                             fill="toself", fillcolor="rgba(31,119,180,0.25)", line={"width": 0}, name="± 1 std", hoverinfo="skip"))
+                             fill="toself", fillcolor="rgba(0,114,178,0.25)", line={"width": 0}, name="± 1 std", hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=x, y=mean[idx], mode="lines", name=f"{label(cls)} mean", line={"color": PALETTE[0]}, customdata=idx,
                              hovertemplate="channel %{customdata}<br>s = %{y:.3f}<extra></extra>"))
     fig.update_layout(title=f"{block}: {label(cls)} ({int(stats.count[k])} pictures)", xaxis_title="channel index",
@@ -163,6 +164,17 @@ def fingerprint(matrix: np.ndarray, blocks: list[str]) -> go.Figure:
                                hovertemplate="%{y}, channel %{x}: s = %{z:.3f}<extra></extra>"))
     fig.update_layout(height=max(220, 26 * len(blocks) + 80), xaxis_title="channel", yaxis_autorange="reversed",
                       margin={"t": 20, "b": 40})
+    return fig
+
+
+def feature_map(u: np.ndarray, title: str = "") -> go.Figure:
+    """One feature map u_c on a diverging scale centred at 0 (red positive, blue negative)."""
+    lim = float(np.abs(u).max()) or 1.0
+    fig = go.Figure(go.Heatmap(z=u, zmin=-lim, zmax=lim, colorscale="RdBu_r", colorbar={"title": {"text": "u"}},
+                               hovertemplate="(%{y}, %{x}): %{z:.4f}<extra></extra>"))
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(title=label(title), height=340, margin={"t": 40, "b": 10, "l": 10, "r": 10}, plot_bgcolor="white")
     return fig
 
 

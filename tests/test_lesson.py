@@ -92,3 +92,37 @@ def test_the_twin_answer_follows_the_cards():
     tied[np.flatnonzero(base)[:5]] = False
     tied[np.flatnonzero(~base)[:5]] = True
     assert lesson.beats_twin(_card("se", tied), _card("plain", base)).answer == 1
+
+
+def test_the_squeeze_answer_is_the_maps_mean_wherever_it_sorts():
+    for u in (np.arange(12, dtype=float).reshape(3, 4), -np.arange(12, dtype=float).reshape(3, 4) + 0.5):
+        q = lesson.squeeze_value(u, 7)
+        assert float(q.choices[q.answer]) == pytest.approx(u.mean(), abs=5e-5)  # printed to 4 decimals
+        assert sorted(float(c) for c in q.choices) == [float(c) for c in q.choices] and "z_7" in q.prompt
+
+
+def test_the_gate_length_is_one_per_channel():
+    q = lesson.gate_length("SE_4_3", 64, 4, 64)
+    assert q.choices[q.answer] == "64" and "4,096" in q.choices and "1" in q.choices
+
+
+@pytest.mark.parametrize("below", [0, 1, 16, 17, 40, 64])
+def test_the_damped_channels_bin_holds_the_count(below):
+    s = np.r_[np.full(below, 0.2), np.full(64 - below, 0.8)]
+    q = lesson.damped_channels(s, "SE_4_3")
+    lo, hi = (int(v) for v in q.choices[q.answer].split(" channels")[0].split(" to "))
+    assert lo <= below <= hi and len(q.choices) == 4
+    assert q.choices[0].startswith("0 to") and q.choices[-1].endswith("to 64 channels")
+
+
+def test_the_varied_and_parting_stages_follow_the_numbers():
+    from senet_viz.compare import BlockDivergence
+
+    flat, uneven = np.full(16, 0.5), np.linspace(0, 1, 16)
+    for loud in (2, 4):
+        excitation = {f"SE_{k}_1": (uneven if k == loud else flat) for k in (2, 3, 4)}
+        q = lesson.varied_stage(excitation)
+        assert q.choices[q.answer] == f"stage {loud}"
+        div = [BlockDivergence(f"SE_{k}_{j}", 0.0, 0.3 if k == loud else 0.1) for k in (2, 3, 4) for j in (1, 2)]
+        q = lesson.parting_stage(div)
+        assert q.choices[q.answer] == f"stage {loud}"

@@ -1,0 +1,391 @@
+"""Lesson: the paper in ten steps on the loaded model; most steps ask a question before they show.
+
+Every number, sentence and answer comes from the loaded model, its capture of the picture, its
+statistics, ablation results and cards (``senet_viz.lesson`` holds the questions). A step whose
+question needs something the loaded weights lack says so and offers what it can compute here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages import common
+from senet_viz import gallery, lesson, narrative, plots
+from senet_viz.ablation import ablate, stage_accuracy
+from senet_viz.collect import compute_stats
+from senet_viz.compare import divergence, most_different
+from senet_viz.cost import cost
+from senet_viz.data import CIFAR10_CLASSES, open_source
+from senet_viz.equations import u_origin, walkthrough
+
+STEPS = lesson.STEPS
+#: Large type, no sidebar, the whole width: readable from the back of a lecture hall.
+PRESENTER_CSS = """<style>
+html { font-size: 21px; }
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"] { display: none; }
+.block-container { max-width: 100%; padding-top: 1.5rem; }
+</style>"""
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cached_cost(_model, key: tuple[str, str], reduction: float):
+    return cost(_model, reduction)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Statistics of the gallery's CIFAR-10 test pictures…")
+def gallery_stats(_model, key: tuple[str, str], digest: str | None):
+    # workers=0: no loader processes forked from the server
+    return compute_stats(_model, open_source(gallery.CIFAR_DIR), batch_size=50, workers=0)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Accuracy of the gallery's pictures with SE switched off, stage by stage…")
+def gallery_ablation(_model, key: tuple[str, str], digest: str | None) -> dict:
+    return stage_accuracy(_model, open_source(gallery.CIFAR_DIR), batch_size=100)
+
+
+def go_to(step: int) -> None:
+    st.session_state.lesson_step = min(max(step, 0), len(STEPS) - 1)
+
+
+def chart(fig: go.Figure, summary: str, numbers: dict | None = None, key: str | None = None) -> None:
+    """A chart, one line saying what it shows, and its numbers in an expander."""
+    st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch", key=key)
+    st.caption(summary)
+    if numbers:
+        with st.expander("The numbers"):
+            st.dataframe(numbers, hide_index=True)
+
+
+def ask(question: lesson.Question, step: int) -> bool:
+    """Predict, then reveal: the question with its choices; True once the answer is revealed."""
+    tag = hashlib.sha1((question.prompt + "|".join(question.choices)).encode()).hexdigest()[:10]
+    revealed_key = f"lesson_revealed_{step}_{tag}"
+    st.markdown(f"**:material/help: Predict first.** {question.prompt}")
+    choice = st.radio("Your answer", range(len(question.choices)), index=None, key=f"lesson_choice_{step}_{tag}",
+                      format_func=question.choices.__getitem__, horizontal=True, label_visibility="collapsed")
+    if not st.session_state.get(revealed_key):
+        if st.button("Reveal the answer", key=f"lesson_reveal_{step}_{tag}", icon=":material/visibility:"):
+            st.session_state[revealed_key] = True
+        else:
+            return False
+    right = question.choices[question.answer]
+    if choice is None:
+        st.info(f"Answer: **{right}**. {question.explanation}", icon=":material/lightbulb:")
+    elif question.is_right(choice):
+        st.success(f"Right: **{right}**. {question.explanation}", icon=":material/check_circle:")
+    else:
+        st.warning(f"The measured answer is **{right}**, not {question.choices[choice]}. {question.explanation}",
+                   icon=":material/lightbulb:")
+    return True
+
+
+def stats_or_offer(model):
+    """Statistics of the loaded weights, or an offer to compute them on the shipped gallery."""
+    stats = common.matching_stats(model)
+    if stats is not None:
+        return stats
+    reason = common.shipped(model)["stats"].reason
+    st.info(f"This step needs class statistics of the loaded weights: {reason}. They can be computed here on the "
+            f"gallery's {10 * len(gallery.cifar_classes())} CIFAR-10 test pictures (10 per class), or on the whole "
+            "test split on the Class patterns page.", icon=":material/query_stats:")
+    if st.button("Compute statistics on the gallery", key="lesson_gallery_stats"):
+        st.session_state.computed_stats = gallery_stats(model, common.model_key(model), model.weights_sha256)
+        return st.session_state.computed_stats
+    return None
+
+
+def ablation_or_offer(model) -> dict | None:
+    art = common.shipped(model)["ablation"]
+    if art.value is not None:
+        return art.value
+    own = st.session_state.get("lesson_ablation")
+    if own is not None and own[0] == (common.model_key(model), model.weights_sha256):
+        return own[1]
+    if model.class_names != list(CIFAR10_CLASSES):
+        st.info(f"No ablation results for these weights ({art.reason}), and {model.name} does not name the CIFAR-10 "
+                "classes, so the gallery cannot measure its accuracy.", icon=":material/science:")
+        return None
+    st.info(f"No ablation results for these weights: {art.reason}. They can be measured here on the gallery's "
+            f"{10 * len(gallery.cifar_classes())} CIFAR-10 test pictures, or on all 10,000 with the project's ablate "
+            "command.", icon=":material/science:")
+    if st.button("Measure on the gallery", key="lesson_gallery_ablation"):
+        result = gallery_ablation(model, common.model_key(model), model.weights_sha256)
+        st.session_state.lesson_ablation = ((common.model_key(model), model.weights_sha256), result)
+        return result
+    return None
+
+
+def true_or_predicted(key: str | None, cap, stats) -> str:
+    """The class the picture shows where the gallery knows it, else the model's top class."""
+    cls = gallery.true_class(key) if key else None
+    if cls in stats.class_names:
+        return cls
+    top = cap.top(1)[0][0][0]
+    return top if top in stats.class_names else stats.class_names[0]
+
+
+# --- the steps: each draws its screen and asks its question through ask() -----------------------------------------
+
+
+def step_problem(ctx: dict) -> None:
+    model, w = ctx["model"], ctx["walk"]
+    block = w.block
+    widths = sorted({b.channels for b in model.blocks})
+    st.markdown(
+        f"A convolution mixes the channels of its input with filters learned once, the same for every picture. "
+        f"{common.plain(model.name)} has {len(model.blocks)} SE blocks, each on a U of C = "
+        f"{', '.join(map(str, widths))} channels. {u_origin(model, block.name).text}")
+    st.plotly_chart(plots.se_block_diagram(block.channels, block.hidden), config=common.PLOTLY_CONFIG, width="stretch")
+    st.caption(f"{block.name}: U (C = {block.channels}) → squeeze → excitation (C/r = {block.hidden}) → scale. "
+               "Without SE the C maps of U go on at full strength, whatever the picture.")
+    q = lesson.gate_length(block.name, block.channels, block.hidden, w.hw)
+    if ask(q, ctx["step"]):
+        st.markdown(f"For this picture the gate of {block.name} gives its channels weights from **{w.s.min():.3f}** to "
+                    f"**{w.s.max():.3f}**: the network itself decides, picture by picture, which channels to keep.")
+
+
+def step_squeeze(ctx: dict) -> None:
+    w, c = ctx["walk"], ctx["channel"]
+    u = w.u_maps[0]
+    st.latex(r"z_c = \frac{1}{H \times W}\sum_{i=1}^{H}\sum_{j=1}^{W} u_c(i,j)")
+    left, right = st.columns(2)
+    with left:
+        chart(plots.feature_map(u, f"u_{c} in {w.block.name}"),
+              f"Channel {c} of U for this picture: {u.shape[0]}×{u.shape[1]} values from {u.min():.3f} to {u.max():.3f} "
+              "(red positive, blue negative, white 0).",
+              {"row": np.repeat(np.arange(u.shape[0]), u.shape[1]), "column": np.tile(np.arange(u.shape[1]), u.shape[0]),
+               "u": u.ravel()}, key="lesson_map")
+    with right:
+        if ask(lesson.squeeze_value(u, c), ctx["step"]):
+            chart(plots.vector_bars(w.z, f"z in {w.block.name}", value_name="z"),
+                  f"The squeeze of all {len(w.z)} channels: z from {w.z.min():.3f} to {w.z.max():.3f}; "
+                  f"z_{c} = {w.z[c]:.4f} is channel {c}'s bar. Squeeze used: {w.squeeze_name}.",
+                  {"channel": list(range(len(w.z))), "z": w.z}, key="lesson_z")
+
+
+def step_excite(ctx: dict) -> None:
+    w = ctx["walk"]
+    st.latex(r"\mathbf{s} = \sigma\big(W_2\,\delta(W_1\mathbf{z} + \mathbf{b}_1) + \mathbf{b}_2\big)")
+    st.markdown(f"The {len(w.z)} numbers z go through a bottleneck of {len(w.hidden)} hidden units (r = {w.reduction:g}): "
+                f"W1 is {w.w1.shape[0]}×{w.w1.shape[1]}, δ is {w.delta_name}"
+                + (f" after {w.bn_name}" if w.bn_name else "") + f", W2 is {w.w2.shape[0]}×{w.w2.shape[1]} and σ is "
+                f"{w.gate_name}. Every s_c depends on all of z: this is where the channels talk to each other.")
+    if ask(lesson.damped_channels(w.s, w.block.name), ctx["step"]):
+        delta = f"{w.delta_name} after {w.bn_name}" if w.bn_name else w.delta_name
+        live = int((w.hidden > 0).sum())
+        chart(plots.excitation_flow(w.z, w.w1, w.fc1_out, w.hidden, w.w2, w.pre_gate, w.s, delta_name=delta,
+                                    gate_name=w.gate_name),
+              f"Eq. 3 as data flowing, this picture's numbers: {len(w.z)} values z in; W1 makes {len(w.hidden)}, of which δ "
+              f"keeps {live} above zero; W2 makes {len(w.s)} again and σ maps them to s between {w.s.min():.3f} and "
+              f"{w.s.max():.3f}. Signed values red/blue around 0, s from dark (0) to yellow (1).",
+              {"channel": list(range(len(w.z))), "z": w.z, "W2 δ + b2": w.pre_gate, "s": w.s}, key="lesson_flow")
+
+
+def step_scale(ctx: dict) -> None:
+    model, picture, block_name = ctx["model"], ctx["picture"], ctx["block"]
+    st.latex(r"\tilde{\mathbf{x}}_c = s_c\,\mathbf{u}_c")
+    shown = walkthrough(model, picture, block_name, cap=ctx["cap"], top=3)  # the 3 most and 3 least excited channels
+    hi, lo = shown.channels[0], shown.channels[-1]
+    chart(plots.channel_maps(shown.u_maps, shown.scaled_maps, shown.channels, shown.s),
+          f"Top row u_c, bottom row s_c · u_c, on one colour scale, for the 3 most and 3 least excited channels of "
+          f"{block_name}: channel {hi} keeps {shown.s[hi]:.0%} of its map, channel {lo} {shown.s[lo]:.0%}.",
+          {"channel": shown.channels, "s_c": shown.s[shown.channels],
+           "max |u_c|": np.abs(shown.u_maps).reshape(len(shown.channels), -1).max(1),
+           "max |s_c u_c|": np.abs(shown.scaled_maps).reshape(len(shown.channels), -1).max(1)}, key="lesson_scale")
+    st.markdown(f"Checked against the network's own output: max |s·U recomputed − block output| = "
+                f"{shown.checks['s*U']:.1e}, so this is what the model computed, not an illustration.")
+
+
+def step_fingerprint(ctx: dict) -> None:
+    cap = ctx["cap"]
+    st.markdown(f"Every SE block computes its own s for this picture. Stacked block by block ({len(cap.block_names)} "
+                "rows), they are the picture's excitation fingerprint.")
+    excitation = {b: cap.excitation[b][0] for b in cap.block_names}
+    if ask(lesson.varied_stage(excitation), ctx["step"]):
+        spread = lesson.stage_spread(excitation)
+        chart(plots.fingerprint(cap.fingerprint(), cap.block_names),
+              "s of every block (rows) and channel (columns) for this picture, dark 0 to yellow 1; spread of s by stage: "
+              + ", ".join(f"stage {k} {v:.3f}" for k, v in spread.items()) + ".",
+              {"block": cap.block_names, "min s": [float(excitation[b].min()) for b in cap.block_names],
+               "mean s": [float(excitation[b].mean()) for b in cap.block_names],
+               "max s": [float(excitation[b].max()) for b in cap.block_names]}, key="lesson_fingerprint")
+
+
+def step_pair(ctx: dict) -> None:
+    model, cap, block_name = ctx["model"], ctx["cap"], ctx["block"]
+    keys = gallery.keys()
+    first_key = ctx["picture_key"]
+    other_default = next((k for k in keys if k.startswith("cifar-") and gallery.group(k) != gallery.group(first_key or "")),
+                         keys[0])
+    st.session_state.setdefault("lesson_other", other_default)
+    other = st.selectbox("Second picture", keys, key="lesson_other",
+                         format_func=lambda k: gallery.caption(k, model.class_names == list(CIFAR10_CLASSES)))
+    other_pic, other_cap = common.capture_picture(model, f"gallery: {other}", common.gallery_bytes(other))
+    if other_cap is None:
+        return
+    cifar = model.class_names == list(CIFAR10_CLASSES)
+    name_a = gallery.caption(first_key, cifar) if first_key else common.plain(ctx["name"])
+    name_b = gallery.caption(other, cifar)
+    c1, c2 = st.columns(2)
+    c1.image(ctx["picture"], caption=f"A: {name_a} → {cap.top(1)[0][0][0]}", width=160)
+    c2.image(other_pic, caption=f"B: {name_b} → {other_cap.top(1)[0][0][0]}", width=160)
+    div = divergence(cap, other_cap)
+    stats = common.matching_stats(model)
+    if stats is not None:
+        cls = true_or_predicted(ctx["picture_key"], cap, stats)
+        q = lesson.closer_to_class(stats, block_name, cls, {"A": cap.excitation[block_name][0],
+                                                             "B": other_cap.excitation[block_name][0]})
+    else:
+        q = lesson.parting_stage(div)
+    if ask(q, ctx["step"]):
+        sa, sb = cap.excitation[block_name][0], other_cap.excitation[block_name][0]
+        marked = most_different(sa, sb, 3)
+        chart(plots.pair_lines(sa, sb, ("A", "B"), marked, f"s in {block_name}"),
+              f"s of both pictures over the {len(sa)} channels of {block_name}; the 3 most different channels "
+              f"({', '.join(map(str, marked))}) marked; mean |s_A − s_B| = {np.abs(sa - sb).mean():.3f}.",
+              {"channel": list(range(len(sa))), "s_A": sa, "s_B": sb}, key="lesson_pair")
+        chart(plots.divergence_chart([d.name for d in div], [d.cosine_distance for d in div], [d.mean_abs for d in div]),
+              "How far the two pictures' s lie apart, block by block, from input to output.", None, key="lesson_div")
+
+
+def step_classes(ctx: dict) -> None:
+    st.markdown("The paper's figure: for each class, the mean s over its pictures, channel by channel, in the last "
+                "block of each stage. Lines that coincide mean the block treats the classes alike.")
+    stats = stats_or_offer(ctx["model"])
+    if stats is None:
+        return
+    if ask(lesson.separating_stage(stats), ctx["step"]):
+        blocks = plots.default_blocks(stats.blocks)
+        classes = stats.class_names[:4]
+        chart(plots.excitation_figure(stats, blocks, classes),
+              f"Class-mean s of {', '.join(classes)} and of all classes (dashed) in {', '.join(blocks)}, over "
+              f"{stats.total:,} pictures. {narrative.pattern_sentence(stats)}",
+              {"block": blocks, "specificity (between/within)": [stats.specificity(b) for b in blocks]}, key="lesson_classes")
+
+
+def step_ablation(ctx: dict) -> None:
+    model, picture, cap = ctx["model"], ctx["picture"], ctx["cap"]
+    last = max(b.stage for b in model.blocks)
+    blocks = [b.name for b in model.blocks if b.stage == last]
+    off = ablate(model, [picture], blocks, "off")
+    (before, p0), (after, p1) = cap.top(1)[0][0], off.top(1)[0][0]
+    st.markdown(f"Set s := 1 in stage {last} ({', '.join(blocks)}) and keep every weight: this picture goes from "
+                f"**{common.plain(before)}** ({p0:.1%}) to **{common.plain(after)}** ({p1:.1%}).")
+    result = ablation_or_offer(model)
+    if result is None:
+        return
+    group = f"stage {last}"
+    if f"off: {group}" not in result["top1"]:
+        st.info(f"The ablation results hold no row for {group}.")
+        return
+    if ask(lesson.ablation_drop(result, group), ctx["step"]):
+        top1 = result["top1"]
+        keys = [k for k in top1 if k == "none" or k.startswith("off: ")]
+        fig = go.Figure(go.Bar(x=[k.removeprefix("off: ") for k in keys], y=[100 * top1[k] for k in keys],
+                               text=[f"{100 * top1[k]:.2f}%" for k in keys], textposition="outside",
+                               marker_color=plots.PALETTE[0]))
+        fig.update_layout(height=340, yaxis_title="top-1 accuracy (%)", yaxis_range=[0, 105], xaxis_title="s := 1 in",
+                          margin={"t": 20})
+        chart(fig, f"Top-1 accuracy on {result['n']:,} test pictures with s := 1 in each stage, in all, and in none. "
+                   + narrative.ablation_sentence(result),
+              {"s := 1 in": keys, "top-1": [top1[k] for k in keys]}, key="lesson_ablation_chart")
+
+
+def step_cost(ctx: dict) -> None:
+    model = ctx["model"]
+    st.latex(r"\text{SE parameters} \approx \frac{2}{r}\sum_{s=1}^{S} N_s\, C_s^2")
+    st.markdown("Every SE block adds two small fully connected layers, W1 (C/r × C) and W2 (C × C/r): the cost grows "
+                "with C², so the widest, last stage pays most.")
+    report = cached_cost(model, common.model_key(model), 16.0)
+    if ask(lesson.se_parameter_share(report), ctx["step"]):
+        rows = [cached_cost(model, common.model_key(model), float(r)) for r in (2, 4, 8, 16, 32)]
+        fig = go.Figure([go.Bar(name="all stages", x=[f"r = {r.reduction:g}" for r in rows], y=[r.overhead_pct for r in rows],
+                                marker_color=plots.PALETTE[0]),
+                         go.Bar(name="without the last stage", x=[f"r = {r.reduction:g}" for r in rows],
+                                y=[r.overhead_without_last_stage_pct for r in rows], marker_color=plots.PALETTE[3])])
+        fig.update_layout(barmode="group", height=320, yaxis_title="SE parameters (% of the network without SE)",
+                          margin={"t": 20}, legend={"orientation": "h", "y": -0.2})
+        chart(fig, f"SE's parameter overhead of {common.plain(model.name)}, counted from its modules for each r, with and "
+                   f"without the last stage's SE blocks: {rows[3].overhead_pct:.2f}% and "
+                   f"{rows[3].overhead_without_last_stage_pct:.2f}% at r = 16.",
+              {"r": [r.reduction for r in rows], "SE parameters": [r.se_params for r in rows],
+               "% all stages": [r.overhead_pct for r in rows],
+               "% without last stage": [r.overhead_without_last_stage_pct for r in rows]}, key="lesson_cost")
+
+
+def step_twin(ctx: dict) -> None:
+    model = ctx["model"]
+    art = common.shipped(model)
+    card, twin = art["card"], art["twin"]
+    if not card or "test" not in card or not twin or "test" not in twin:
+        why = ("random weights have no card" if model.random_weights else
+               f"{common.plain(model.name)} with these weights has no card of a twin trained alike without SE")
+        st.info(f"This step compares a model with its twin trained the same way without SE: {why}. The project's "
+                "own models come in such pairs (se_resnet20_cifar10 and resnet20_cifar10).", icon=":material/compare:")
+        return
+    st.markdown(f"{card['name']} and {twin['name']}: {narrative.same_training(card, twin)}, evaluated on the same "
+                f"{card['test']['n']:,} test pictures. The test set is finite, so a difference needs an interval.")
+    if ask(lesson.beats_twin(card, twin), ctx["step"]):
+        diff, lo, hi, _paired = narrative.accuracy_difference(card, twin)
+        fig = go.Figure(go.Bar(x=[card["name"], twin["name"]], y=[100 * card["test"]["top1"], 100 * twin["test"]["top1"]],
+                               text=[f"{100 * card['test']['top1']:.2f}%", f"{100 * twin['test']['top1']:.2f}%"],
+                               textposition="outside", marker_color=[plots.PALETTE[0], plots.PALETTE[3]]))
+        fig.update_layout(height=320, yaxis_title="top-1 accuracy (%)", yaxis_range=[0, 105], margin={"t": 20})
+        chart(fig, narrative.gain_sentence(card, twin).replace("**", ""),
+              {"model": [card["name"], twin["name"]], "top-1": [card["test"]["top1"], twin["test"]["top1"]],
+               "SE − twin (points)": [diff, None], "95% low": [lo, None], "95% high": [hi, None]}, key="lesson_twin")
+
+
+RENDER = {"problem": step_problem, "squeeze": step_squeeze, "excite": step_excite, "scale": step_scale,
+          "fingerprint": step_fingerprint, "pair": step_pair, "classes": step_classes, "ablation": step_ablation,
+          "cost": step_cost, "twin": step_twin}
+
+
+# --- the page ------------------------------------------------------------------------------------------------------
+
+model = common.active_model()
+if not common.need_se_blocks(model):
+    st.stop()
+if "lesson_step" not in st.session_state:  # a link names its step, 1-based
+    wanted = st.query_params.get("step", "1")
+    go_to(int(wanted) - 1 if wanted.isdigit() else 0)
+if "lesson_present" not in st.session_state:
+    st.session_state.lesson_present = st.query_params.get("present") == "1"
+present = st.session_state.lesson_present
+if present:
+    st.html(PRESENTER_CSS)
+
+step = st.session_state.lesson_step
+info = STEPS[step]
+st.query_params["step"] = str(step + 1)
+common.sync_query_param("present", "1" if present else None)
+
+head, toggle = st.columns([5, 1])
+head.title(f"{step + 1}. {info.title}")
+toggle.toggle("Presenter view", key="lesson_present", help="Large type, no sidebar; ← and → move between steps.")
+nav = st.columns([1, 1, 4])
+nav[0].button("◀ Previous", on_click=go_to, args=(step - 1,), disabled=step == 0, shortcut="Left", key="lesson_prev")
+nav[1].button("Next ▶", on_click=go_to, args=(step + 1,), disabled=step == len(STEPS) - 1, shortcut="Right",
+              key="lesson_next", type="primary")
+nav[2].markdown(f"**Step {step + 1} of {len(STEPS)}** · {common.plain(model.label)}")
+
+with st.expander("Picture and block", expanded=False):
+    common.gallery_picker("lesson", st.session_state.get("picture_key") or st.query_params.get("picture"),
+                          model.class_names == list(CIFAR10_CLASSES), on_pick=common.use_gallery_picture)
+    block_name = common.block_picker(model, "SE block", key="lesson_block")
+    st.caption("An uploaded picture (Inspect page) is used here too.")
+name, data = common.picture_or_default()
+picture, cap = common.capture_picture(model, name, data, maps=(block_name,))
+if cap is None:
+    st.stop()
+channel = int(np.argmax(np.abs(cap.squeeze[block_name][0])))  # the channel whose squeeze stands out most
+ctx = {"model": model, "step": step, "name": name, "picture": picture, "picture_key": st.session_state.get("picture_key"),
+       "cap": cap, "block": block_name, "channel": channel,
+       "walk": walkthrough(model, picture, block_name, channels=[channel], cap=cap)}
+if not present:
+    st.caption(f"Picture: {common.plain(name)} → {common.plain(cap.top(1)[0][0][0])} · block {block_name}")
+RENDER[info.key](ctx)

@@ -1,0 +1,101 @@
+"""The Lesson page through AppTest: every step for the shipped weights and for random weights
+(which have no statistics, ablation or twin), answers that follow the weights, links and the
+presenter view."""
+
+from __future__ import annotations
+
+import pytest
+from app_support import assert_ok, run_app
+
+from senet_viz.lesson import STEPS
+
+
+def _walk(weights: str | None) -> dict[str, dict]:
+    """Every step from the first with Next, each question revealed; per step its title and texts."""
+    at = run_app(**({"weights": weights} if weights else {}))
+    at.switch_page("pages/lesson.py")
+    if weights:  # the page runs without app.py's sidebar under AppTest: the link names the weights
+        at.query_params["weights"] = weights
+    at.run()
+    seen = {}
+    for i, step in enumerate(STEPS):
+        assert_ok(at)
+        assert at.title[0].value == f"{i + 1}. {step.title}"
+        assert at.query_params["step"] in (str(i + 1), [str(i + 1)])
+        for offer in ("lesson_gallery_stats", "lesson_gallery_ablation"):
+            if any(b.key == offer for b in at.button):
+                at.button(key=offer).click().run()
+                assert_ok(at)
+        reveal = [b for b in at.button if b.key and b.key.startswith("lesson_reveal")]
+        radios = [r for r in at.radio if r.key and r.key.startswith("lesson_choice")]
+        if reveal:
+            radios[0].set_value(0)
+            reveal[0].click().run()
+            assert_ok(at)
+        verdicts = [e.value for e in [*at.success, *at.warning] if "answer" in e.value or e.value.startswith("Right")]
+        seen[step.key] = {"asked": bool(reveal), "verdicts": verdicts, "info": [e.value for e in at.info],
+                          "charts": len(at.get("plotly_chart")), "captions": [c.value for c in at.caption]}
+        if i < len(STEPS) - 1:
+            at.button(key="lesson_next").click().run()
+    assert at.button(key="lesson_next").disabled
+    return seen
+
+
+@pytest.fixture(scope="module")
+def shipped_walk():
+    return _walk(None)
+
+
+@pytest.fixture(scope="module")
+def random_walk():
+    return _walk("random")
+
+
+def test_every_step_asks_and_reveals_on_the_shipped_weights(shipped_walk):
+    assert list(shipped_walk) == [s.key for s in STEPS]
+    for key, seen in shipped_walk.items():
+        if key != "scale":  # the scale step shows; it asks nothing
+            assert seen["asked"] and len(seen["verdicts"]) == 1, key
+        assert seen["charts"] >= 1, key  # and each chart is followed by its one-line summary
+    assert "paired" in shipped_walk["twin"]["verdicts"][0]
+
+
+def test_random_weights_walk_every_step_and_compute_what_they_lack(random_walk, shipped_walk):
+    for key, seen in random_walk.items():
+        if key not in ("scale", "twin"):
+            assert seen["asked"], key
+    # statistics and ablation were measured here, on the gallery's pictures, and say so
+    assert "100 pictures" in random_walk["classes"]["verdicts"][0]
+    assert "100 test pictures" in random_walk["ablation"]["verdicts"][0]
+    assert any("no card" in text for text in random_walk["twin"]["info"])
+    # other weights, other measured answers: nothing in a reveal is written for one set of weights
+    for key in ("squeeze", "excite", "fingerprint", "classes", "ablation"):
+        assert random_walk[key]["verdicts"] != shipped_walk[key]["verdicts"], key
+
+
+def test_a_link_opens_its_step_in_the_presenter_view():
+    at = run_app()
+    at.switch_page("pages/lesson.py")
+    at.query_params["step"] = "6"
+    at.query_params["present"] = "1"
+    at.run()
+    assert_ok(at)
+    assert at.title[0].value == f"6. {STEPS[5].title}"
+    assert at.toggle(key="lesson_present").value
+    assert any("font-size" in h.proto.body for h in at.get("html"))
+    at.toggle(key="lesson_present").set_value(False).run()
+    assert not any("font-size" in h.proto.body for h in at.get("html"))
+    assert "present" not in at.query_params
+    at.button(key="lesson_prev").click().run()
+    assert at.title[0].value.startswith("5. ") and at.query_params["step"] in ("5", ["5"])
+
+
+def test_a_wrong_answer_is_named_and_the_measured_one_given():
+    at = run_app()
+    at.switch_page("pages/lesson.py").run()
+    radio = next(r for r in at.radio if r.key.startswith("lesson_choice"))
+    right = next(i for i, label in enumerate(radio.options) if label == "64")  # C of the last block: one s per channel
+    radio.set_value((right + 1) % len(radio.options))
+    next(b for b in at.button if b.key.startswith("lesson_reveal")).click().run()
+    assert_ok(at)
+    assert len(at.warning) == 1 and "measured answer is **64**" in at.warning[0].value
