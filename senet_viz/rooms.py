@@ -1,0 +1,368 @@
+"""Rooms: a lecturer's lesson that students' screens follow, and the class's answers.
+
+A room holds the lecturer's place in the lesson (step, picture, second picture, block), the
+steps whose answers are revealed, and the answers: one per student session and step, a choice
+index, no names. Whoever holds the room's lecturer key moves it and reveals; the code alone
+lets a student follow and answer. A room expires ``ttl`` seconds after the lecturer's last
+action; a store holds at most ``max_rooms`` rooms and a room at most ``max_answers`` answers.
+
+Two stores behind one interface: ``MemoryRooms`` in this process (the default) and
+``RedisRooms`` (``SENET_VIZ_ROOMS=redis://HOST:PORT/0``), which several app processes share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .errors import SenetVizError
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
+CODE_LENGTH = 6
+_CODE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
+TTL = float(os.environ.get("SENET_VIZ_ROOM_TTL", 4 * 3600))
+MAX_ROOMS = int(os.environ.get("SENET_VIZ_MAX_ROOMS", 50))
+MAX_ANSWERS = int(os.environ.get("SENET_VIZ_MAX_ANSWERS", 5000))
+#: Steps and choices an answer may name: bounds on what a session can write.
+MAX_STEP, MAX_CHOICE = 64, 16
+
+
+class RoomError(SenetVizError):
+    """A room that cannot be used as asked: a wrong or expired code, a full store, no lecturer key."""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the lecturer is: a lesson step (0-based), gallery keys of the picture and the
+    second picture (None for an upload, which a room cannot carry), the SE block."""
+
+    step: int = 0
+    picture: str | None = None
+    other: str | None = None
+    block: str | None = None
+
+
+@dataclass(frozen=True)
+class Room:
+    code: str
+    place: Place
+    version: int  # grows with every move and reveal
+    revealed: frozenset[int] = field(default_factory=frozenset)
+
+
+def normalise(code: str) -> str:
+    """A code as typed (any case, spaces) in its stored form; RoomError when it cannot be one."""
+    text = re.sub(r"\s+", "", str(code)).upper()
+    if not _CODE.match(text):
+        raise RoomError(f"'{str(code)[:20]}' is not a room code: {CODE_LENGTH} letters and digits, as the lecturer's "
+                        "screen shows them")
+    return text
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _check_answer(step: int, choice: int) -> None:
+    if not (0 <= step < MAX_STEP and 0 <= choice < MAX_CHOICE):
+        raise RoomError("that answer does not belong to this lesson")
+
+
+def _missing(code: str) -> RoomError:
+    return RoomError(f"there is no room {code}: the code is mistyped, or the room expired (rooms close "
+                     f"{TTL / 3600:g} hours after the lecturer's last step)")
+
+
+class RoomStore(ABC):
+    def __init__(self, ttl: float = TTL, max_rooms: int = MAX_ROOMS, max_answers: int = MAX_ANSWERS) -> None:
+        self.ttl, self.max_rooms, self.max_answers = ttl, max_rooms, max_answers
+
+    def create(self, place: Place) -> tuple[str, str]:
+        """A new room at ``place``: (code, lecturer key). The key is shown to the lecturer only."""
+        key = secrets.token_urlsafe(18)
+        for _ in range(20):
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            if self._create(code, _digest(key), place):
+                return code, key
+        raise RoomError("no free room code was found; try again")
+
+    @abstractmethod
+    def _create(self, code: str, digest: str, place: Place) -> bool:
+        """False when ``code`` is taken; RoomError when the store is full."""
+
+    @abstractmethod
+    def get(self, code: str) -> Room:
+        """The room; RoomError when there is none (mistyped or expired)."""
+
+    @abstractmethod
+    def _digest_of(self, code: str) -> str: ...
+
+    def is_lecturer(self, code: str, key: str | None) -> bool:
+        return bool(key) and hmac.compare_digest(self._digest_of(normalise(code)), _digest(key))
+
+    def _lecturer(self, code: str, key: str | None) -> str:
+        code = normalise(code)
+        if not self.is_lecturer(code, key):
+            raise RoomError(f"only the lecturer moves room {code} and reveals its answers")
+        return code
+
+    def move(self, code: str, key: str | None, place: Place) -> Room:
+        code = self._lecturer(code, key)
+        self._move(code, place)
+        return self.get(code)
+
+    @abstractmethod
+    def _move(self, code: str, place: Place) -> None: ...
+
+    def reveal(self, code: str, key: str | None, step: int) -> None:
+        self._reveal(self._lecturer(code, key), int(step))
+
+    @abstractmethod
+    def _reveal(self, code: str, step: int) -> None: ...
+
+    def answer(self, code: str, step: int, session: str, choice: int) -> None:
+        """Session ``session``'s answer to ``step`` (it may change it until the reveal)."""
+        _check_answer(step, choice)
+        self._answer(normalise(code), int(step), str(session)[:64], int(choice))
+
+    @abstractmethod
+    def _answer(self, code: str, step: int, session: str, choice: int) -> None: ...
+
+    def counts(self, code: str, step: int, key: str | None = None) -> Counter:
+        """Answers per choice: for the lecturer at any time, for everyone once revealed."""
+        code = normalise(code)
+        if not self.is_lecturer(code, key) and step not in self.get(code).revealed:
+            raise RoomError("the class's answers are shown once the lecturer reveals them")
+        return self._counts(code, int(step))
+
+    @abstractmethod
+    def _counts(self, code: str, step: int) -> Counter: ...
+
+    def mine(self, code: str, step: int, session: str) -> int | None:
+        """The answer ``session`` gave to ``step``, if any."""
+        return self._mine(normalise(code), int(step), str(session)[:64])
+
+    @abstractmethod
+    def _mine(self, code: str, step: int, session: str) -> int | None: ...
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Rooms open now."""
+
+
+@dataclass
+class _Entry:
+    digest: str
+    place: Place
+    expires: float
+    version: int = 1
+    revealed: set[int] = field(default_factory=set)
+    answers: dict[tuple[int, str], int] = field(default_factory=dict)
+
+
+class MemoryRooms(RoomStore):
+    """Rooms in this process, behind one lock (every session of the process shares them)."""
+
+    def __init__(self, *args, clock=time.monotonic, **kw) -> None:
+        super().__init__(*args, **kw)
+        self._clock, self._lock, self._rooms = clock, threading.Lock(), {}
+
+    def _purge(self) -> None:
+        now = self._clock()
+        for code in [c for c, e in self._rooms.items() if e.expires <= now]:
+            del self._rooms[code]
+
+    def _entry(self, code: str) -> _Entry:
+        self._purge()
+        entry = self._rooms.get(code)
+        if entry is None:
+            raise _missing(code)
+        return entry
+
+    def _create(self, code: str, digest: str, place: Place) -> bool:
+        with self._lock:
+            self._purge()
+            if code in self._rooms:
+                return False
+            if len(self._rooms) >= self.max_rooms:
+                raise RoomError(f"this server already holds its {self.max_rooms} rooms; one frees up when a room "
+                                "expires")
+            self._rooms[code] = _Entry(digest, place, self._clock() + self.ttl)
+            return True
+
+    def get(self, code: str) -> Room:
+        code = normalise(code)
+        with self._lock:
+            e = self._entry(code)
+            return Room(code, e.place, e.version, frozenset(e.revealed))
+
+    def _digest_of(self, code: str) -> str:
+        with self._lock:
+            return self._entry(code).digest
+
+    def _move(self, code: str, place: Place) -> None:
+        with self._lock:
+            e = self._entry(code)
+            e.place, e.version, e.expires = place, e.version + 1, self._clock() + self.ttl
+
+    def _reveal(self, code: str, step: int) -> None:
+        with self._lock:
+            e = self._entry(code)
+            e.revealed.add(step)
+            e.version, e.expires = e.version + 1, self._clock() + self.ttl
+
+    def _answer(self, code: str, step: int, session: str, choice: int) -> None:
+        with self._lock:
+            e = self._entry(code)
+            if step in e.revealed:
+                raise RoomError("the answer to this step is already revealed")
+            if (step, session) not in e.answers and len(e.answers) >= self.max_answers:
+                raise RoomError(f"room {code} holds its {self.max_answers} answers")
+            e.answers[(step, session)] = choice
+
+    def _counts(self, code: str, step: int) -> Counter:
+        with self._lock:
+            return Counter(c for (s, _), c in self._entry(code).answers.items() if s == step)
+
+    def _mine(self, code: str, step: int, session: str) -> int | None:
+        with self._lock:
+            return self._entry(code).answers.get((step, session))
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._purge()
+            return len(self._rooms)
+
+
+# Redis: a room is three keys that expire together, plus one sorted set of open rooms (score:
+# expiry time) for the cap. Each change is one Lua script, so processes never see half of one.
+_CREATE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[2], 'digest', ARGV[5], 'step', ARGV[6], 'picture', ARGV[7], 'other', ARGV[8], 'block', ARGV[9], 'version', 1)
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[4])
+return 1
+"""
+_TOUCH = """
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+if ARGV[3] == 'move' then
+  redis.call('HSET', KEYS[2], 'step', ARGV[4], 'picture', ARGV[5], 'other', ARGV[6], 'block', ARGV[7])
+else
+  redis.call('SADD', KEYS[3], ARGV[4])
+end
+redis.call('HINCRBY', KEYS[2], 'version', 1)
+for i = 2, 4 do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2]) end end
+redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[8])
+return 1
+"""
+_ANSWER = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('SISMEMBER', KEYS[2], ARGV[4]) == 1 then return -2 end
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 and redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[3], redis.call('PTTL', KEYS[1]))
+return 1
+"""
+
+
+class RedisRooms(RoomStore):
+    """Rooms in Redis, shared by every app process that points at the same server."""
+
+    def __init__(self, url: str, *args, prefix: str = "senet_viz", **kw) -> None:
+        super().__init__(*args, **kw)
+        import redis
+
+        self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
+        self._prefix = prefix
+        self._scripts = {name: self._redis.register_script(text)
+                         for name, text in (("create", _CREATE), ("touch", _TOUCH), ("answer", _ANSWER))}
+
+    def _keys(self, code: str) -> list[str]:
+        base = f"{self._prefix}:room:{code}"
+        return [f"{self._prefix}:rooms", base, f"{base}:revealed", f"{base}:answers"]
+
+    def _now(self) -> int:
+        return int(time.time() * 1000)
+
+    def _ttl_ms(self) -> int:
+        return max(1, int(self.ttl * 1000))
+
+    def _create(self, code: str, digest: str, place: Place) -> bool:
+        rooms, room, _, _ = self._keys(code)
+        done = self._scripts["create"](keys=[rooms, room], args=[
+            self._now(), self._ttl_ms(), self.max_rooms, code, digest, place.step, place.picture or "", place.other or "",
+            place.block or ""])
+        if done == 0:
+            raise RoomError(f"this server already holds its {self.max_rooms} rooms; one frees up when a room expires")
+        return done == 1
+
+    def get(self, code: str) -> Room:
+        code = normalise(code)
+        _, room, revealed, _ = self._keys(code)
+        with self._redis.pipeline(transaction=True) as p:
+            fields, steps = p.hgetall(room).smembers(revealed).execute()
+        if not fields:
+            raise _missing(code)
+        place = Place(int(fields["step"]), fields["picture"] or None, fields["other"] or None, fields["block"] or None)
+        return Room(code, place, int(fields["version"]), frozenset(int(s) for s in steps))
+
+    def _digest_of(self, code: str) -> str:
+        digest = self._redis.hget(self._keys(code)[1], "digest")
+        if digest is None:
+            raise _missing(code)
+        return digest
+
+    def _touch(self, code: str, *args) -> None:
+        if not self._scripts["touch"](keys=self._keys(code), args=[self._now(), self._ttl_ms(), *args, code]):
+            raise _missing(code)
+
+    def _move(self, code: str, place: Place) -> None:
+        self._touch(code, "move", place.step, place.picture or "", place.other or "", place.block or "")
+
+    def _reveal(self, code: str, step: int) -> None:
+        self._touch(code, "reveal", step, "", "", "")
+
+    def _answer(self, code: str, step: int, session: str, choice: int) -> None:
+        _, room, revealed, answers = self._keys(code)
+        done = self._scripts["answer"](keys=[room, revealed, answers],
+                                       args=[f"{step}:{session}", choice, self.max_answers, step])
+        if done == -1:
+            raise _missing(code)
+        if done == -2:
+            raise RoomError("the answer to this step is already revealed")
+        if done == 0:
+            raise RoomError(f"room {code} holds its {self.max_answers} answers")
+
+    def _counts(self, code: str, step: int) -> Counter:
+        prefix = f"{step}:"
+        answers = self._redis.hgetall(self._keys(code)[3])
+        return Counter(int(c) for k, c in answers.items() if k.startswith(prefix))
+
+    def _mine(self, code: str, step: int, session: str) -> int | None:
+        value = self._redis.hget(self._keys(code)[3], f"{step}:{session}")
+        return None if value is None else int(value)
+
+    def __len__(self) -> int:
+        rooms = self._keys("")[0]
+        self._redis.zremrangebyscore(rooms, "-inf", self._now())
+        return int(self._redis.zcard(rooms))
+
+
+def store_from_environment() -> RoomStore:
+    """Redis where ``SENET_VIZ_ROOMS`` names one (redis://HOST:PORT/DB), else this process."""
+    url = os.environ.get("SENET_VIZ_ROOMS", "").strip()
+    if not url or url == "memory":
+        return MemoryRooms()
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise RoomError(f"SENET_VIZ_ROOMS is 'memory' or a redis:// address, not {url!r}")
+    return RedisRooms(url)

@@ -1,0 +1,157 @@
+"""The room store, the same tests against the in-process store and a real Redis server:
+codes, the lecturer key, expiry, caps, one answer per session and step, concurrent answers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from senet_viz.rooms import MemoryRooms, Place, RedisRooms, RoomError, normalise, store_from_environment
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    from redis_support import ensure_redis, redis_server
+
+    if ensure_redis() is None:
+        pytest.skip("redis-server is not installed and cannot be installed here (not root, or no apt-get)")
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make(request):
+    """A factory of empty stores of one kind."""
+    if request.param == "memory":
+        return lambda **kw: MemoryRooms(**kw)
+    url = request.getfixturevalue("redis_url")
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    return lambda **kw: RedisRooms(url, **kw)
+
+
+START = Place(0, "cifar-cat-2", None, "SE_4_3")
+
+
+def test_a_room_is_found_by_its_code_in_any_case(make):
+    rooms = make()
+    code, key = rooms.create(START)
+    assert len(code) == 6 and len(key) >= 20 and key not in code
+    assert rooms.get(code.lower()).place == START and rooms.get(f" {code[:3]} {code[3:]} ").code == code
+    assert len(rooms) == 1
+
+
+@pytest.mark.parametrize("typed", ["", "ABC", "ABCDE0", "<script>", "A" * 500])
+def test_a_malformed_code_is_one_line(typed):
+    with pytest.raises(RoomError) as err:
+        normalise(typed)
+    assert "\n" not in str(err.value) and len(str(err.value)) < 200
+
+
+def test_an_unknown_code_says_mistyped_or_expired(make):
+    with pytest.raises(RoomError, match="mistyped, or the room expired"):
+        make().get("ABCDEF")
+
+
+def test_only_the_lecturer_key_moves_and_reveals(make):
+    rooms = make()
+    code, key = rooms.create(START)
+    other_code, other_key = rooms.create(START)
+    for wrong in (None, "", other_key, key[:-1] + ("x" if key[-1] != "x" else "y")):
+        with pytest.raises(RoomError, match="only the lecturer"):
+            rooms.move(code, wrong, Place(3, "cifar-dog-0", None, "SE_2_1"))
+        with pytest.raises(RoomError, match="only the lecturer"):
+            rooms.reveal(code, wrong, 0)
+    assert rooms.get(code).place == START and rooms.get(code).version == 1
+    moved = rooms.move(code, key, Place(3, "cifar-dog-0", "cifar-cat-0", "SE_2_1"))
+    assert moved.place == Place(3, "cifar-dog-0", "cifar-cat-0", "SE_2_1") and moved.version == 2
+    assert rooms.get(other_code).place == START  # rooms do not share state
+
+
+def test_answers_are_one_per_session_and_hidden_until_the_reveal(make):
+    rooms = make()
+    code, key = rooms.create(START)
+    rooms.answer(code, 2, "s1", 0)
+    rooms.answer(code, 2, "s1", 3)  # changed, still one answer
+    rooms.answer(code, 2, "s2", 3)
+    rooms.answer(code, 5, "s1", 1)
+    assert rooms.mine(code, 2, "s1") == 3 and rooms.mine(code, 2, "s3") is None
+    assert rooms.counts(code, 2, key) == {3: 2}
+    with pytest.raises(RoomError, match="once the lecturer reveals"):
+        rooms.counts(code, 2)
+    rooms.reveal(code, key, 2)
+    assert rooms.counts(code, 2) == {3: 2} and 2 in rooms.get(code).revealed
+    with pytest.raises(RoomError, match="already revealed"):
+        rooms.answer(code, 2, "s3", 1)
+    for step, choice in ((-1, 0), (2, -1), (2, 99), (10_000, 0)):
+        with pytest.raises(RoomError, match="does not belong"):
+            rooms.answer(code, step, "s4", choice)
+
+
+def test_rooms_and_answers_are_capped(make):
+    rooms = make(max_rooms=2, max_answers=3)
+    code, key = rooms.create(START)
+    rooms.create(START)
+    with pytest.raises(RoomError, match="holds its 2 rooms"):
+        rooms.create(START)
+    for s in ("a", "b", "c"):
+        rooms.answer(code, 0, s, 1)
+    rooms.answer(code, 0, "a", 2)  # a session may still change its own answer
+    with pytest.raises(RoomError, match="holds its 3 answers"):
+        rooms.answer(code, 1, "d", 0)
+    assert rooms.counts(code, 0, key) == {1: 2, 2: 1}
+
+
+def test_a_room_expires_after_the_lecturers_last_action_and_frees_its_place(make):
+    rooms = make(ttl=0.6, max_rooms=1)
+    code, key = rooms.create(START)
+    rooms.answer(code, 0, "s", 1)
+    time.sleep(0.4)
+    rooms.move(code, key, Place(1))  # the lecturer's step keeps it open
+    time.sleep(0.4)
+    assert rooms.get(code).place.step == 1
+    time.sleep(0.5)
+    with pytest.raises(RoomError, match="expired"):
+        rooms.get(code)
+    with pytest.raises(RoomError, match="expired"):
+        rooms.answer(code, 0, "s", 1)
+    assert len(rooms) == 0
+    rooms.create(START)  # the cap counts open rooms only
+
+
+def test_concurrent_answers_from_many_threads_are_counted_exactly(make):
+    rooms = make()
+    code, key = rooms.create(START)
+    sessions, barrier = 200, threading.Barrier(16)
+
+    def student(i: int) -> None:
+        if i < 16:
+            barrier.wait()
+        rooms.answer(code, 4, f"session-{i}", i % 4)
+        rooms.answer(code, 4, f"session-{i}", (i + 1) % 4)  # each changes its mind once
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(student, range(sessions)))
+    assert rooms.counts(code, 4, key) == {c: sessions // 4 for c in range(4)}
+
+
+def test_two_stores_on_one_redis_share_rooms(redis_url):
+    a, b = RedisRooms(redis_url), RedisRooms(redis_url)  # two app processes, say
+    code, key = a.create(START)
+    b.answer(code, 0, "s", 2)
+    a.move(code, key, Place(4))
+    assert b.get(code).place.step == 4 and a.counts(code, 0, key) == {2: 1}
+
+
+def test_the_store_comes_from_the_environment(monkeypatch, redis_url):
+    monkeypatch.delenv("SENET_VIZ_ROOMS", raising=False)
+    assert isinstance(store_from_environment(), MemoryRooms)
+    monkeypatch.setenv("SENET_VIZ_ROOMS", redis_url)
+    assert isinstance(store_from_environment(), RedisRooms)
+    monkeypatch.setenv("SENET_VIZ_ROOMS", "postgres://x")
+    with pytest.raises(RoomError, match="redis://"):
+        store_from_environment()
