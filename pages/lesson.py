@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import common
+from pages import common, lesson_room
 from senet_viz import gallery, lesson, narrative, plots
 from senet_viz.ablation import ablate, stage_accuracy
 from senet_viz.collect import compute_stats
@@ -21,6 +21,7 @@ from senet_viz.compare import divergence, most_different
 from senet_viz.cost import cost
 from senet_viz.data import CIFAR10_CLASSES, open_source
 from senet_viz.equations import u_origin, walkthrough
+from senet_viz.rooms import Place
 
 STEPS = lesson.STEPS
 #: Large type, no sidebar, the whole width: readable from the back of a lecture hall.
@@ -61,13 +62,27 @@ def chart(fig: go.Figure, summary: str, numbers: dict | None = None, key: str | 
 
 
 def ask(question: lesson.Question, step: int) -> bool:
-    """Predict, then reveal: the question with its choices; True once the answer is revealed."""
+    """Predict, then reveal: the question with its choices; True once the answer is revealed. In a
+    room, a following student's answer goes to the room and the lecturer reveals for everyone."""
     tag = hashlib.sha1((question.prompt + "|".join(question.choices)).encode()).hexdigest()[:10]
-    revealed_key = f"lesson_revealed_{step}_{tag}"
+    widget, revealed_key = f"lesson_choice_{step}_{tag}", f"lesson_revealed_{step}_{tag}"
+    lecturer, student = lesson_room.is_lecturer(), lesson_room.following()
+    in_room_revealed = ROOM is not None and step in ROOM.revealed
     st.markdown(f"**:material/help: Predict first.** {question.prompt}")
-    choice = st.radio("Your answer", range(len(question.choices)), index=None, key=f"lesson_choice_{step}_{tag}",
-                      format_func=question.choices.__getitem__, horizontal=True, label_visibility="collapsed")
-    if not st.session_state.get(revealed_key):
+    choice = st.radio("Your answer", range(len(question.choices)), index=None, key=widget,
+                      format_func=question.choices.__getitem__, horizontal=True, label_visibility="collapsed",
+                      disabled=student and in_room_revealed,
+                      on_change=lesson_room.submit if student else None, args=(step, widget) if student else None)
+    if student and not in_room_revealed:
+        st.caption(":material/how_to_vote: Your answer goes to the room, without your name; the lecturer reveals the "
+                   "answer for everyone.")
+        return False
+    if lecturer and not in_room_revealed:
+        lesson_room.live_counts(question, step)
+        st.button("Reveal to the class", key=f"lesson_reveal_{step}_{tag}", icon=":material/visibility:",
+                  on_click=lesson_room.reveal, args=(step,), type="primary")
+        return False
+    if not (student or lecturer or st.session_state.get(revealed_key)):
         if st.button("Reveal the answer", key=f"lesson_reveal_{step}_{tag}", icon=":material/visibility:"):
             st.session_state[revealed_key] = True
         else:
@@ -80,6 +95,8 @@ def ask(question: lesson.Question, step: int) -> bool:
     else:
         st.warning(f"The measured answer is **{right}**, not {question.choices[choice]}. {question.explanation}",
                    icon=":material/lightbulb:")
+    if in_room_revealed:
+        lesson_room.class_answers(question, step)
     return True
 
 
@@ -350,6 +367,11 @@ RENDER = {"problem": step_problem, "squeeze": step_squeeze, "excite": step_excit
 model = common.active_model()
 if not common.need_se_blocks(model):
     st.stop()
+block_names = [b.name for b in model.blocks]
+lesson_room.enter_from_link()
+ROOM = lesson_room.room_now()
+if ROOM is not None and lesson_room.following():
+    lesson_room.apply(ROOM.place, block_names)
 if "lesson_step" not in st.session_state:  # a link names its step, 1-based
     wanted = st.query_params.get("step", "1")
     go_to(int(wanted) - 1 if wanted.isdigit() else 0)
@@ -363,21 +385,36 @@ step = st.session_state.lesson_step
 info = STEPS[step]
 st.query_params["step"] = str(step + 1)
 common.sync_query_param("present", "1" if present else None)
+following = lesson_room.following()
 
-head, toggle = st.columns([5, 1])
+if ROOM is not None and not lesson_room.is_lecturer():
+    lesson_room.student_bar(ROOM)
+head, toggle = st.columns([4, 1])
 head.title(f"{step + 1}. {info.title}")
 toggle.toggle("Presenter view", key="lesson_present", help="Large type, no sidebar; ← and → move between steps.")
-nav = st.columns([1, 1, 4])
-nav[0].button("◀ Previous", on_click=go_to, args=(step - 1,), disabled=step == 0, shortcut="Left", key="lesson_prev")
-nav[1].button("Next ▶", on_click=go_to, args=(step + 1,), disabled=step == len(STEPS) - 1, shortcut="Right",
+nav = st.columns([1, 1, 3, 1])
+nav[0].button("◀ Previous", on_click=go_to, args=(step - 1,), disabled=step == 0 or following, shortcut="Left",
+              key="lesson_prev")
+nav[1].button("Next ▶", on_click=go_to, args=(step + 1,), disabled=step == len(STEPS) - 1 or following, shortcut="Right",
               key="lesson_next", type="primary")
 nav[2].markdown(f"**Step {step + 1} of {len(STEPS)}** · {common.plain(model.label)}")
+if ROOM is None:
+    start_at = Place(step, st.session_state.get("picture_key"), st.session_state.get("lesson_other"),
+                     st.session_state.get("lesson_block"))
+    nav[3].button("Start a room", key="room_start", icon=":material/group_add:", on_click=lesson_room.start, args=(start_at,),
+                  help="Students who open the room's link follow your steps and answer the questions.")
+elif lesson_room.is_lecturer():
+    with st.expander(f"Room {ROOM.code}: students follow this screen", expanded=not present, icon=":material/group:"):
+        lesson_room.lecturer_panel(ROOM)
 
-with st.expander("Picture and block", expanded=False):
-    common.gallery_picker("lesson", st.session_state.get("picture_key") or st.query_params.get("picture"),
-                          model.class_names == list(CIFAR10_CLASSES), on_pick=common.use_gallery_picture)
-    block_name = common.block_picker(model, "SE block", key="lesson_block")
-    st.caption("An uploaded picture (Inspect page) is used here too.")
+if following:
+    block_name = st.session_state.get("lesson_block") if st.session_state.get("lesson_block") in block_names else block_names[-1]
+else:
+    with st.expander("Picture and block", expanded=False):
+        common.gallery_picker("lesson", st.session_state.get("picture_key") or st.query_params.get("picture"),
+                              model.class_names == list(CIFAR10_CLASSES), on_pick=common.use_gallery_picture)
+        block_name = common.block_picker(model, "SE block", key="lesson_block")
+        st.caption("An uploaded picture (Inspect page) is used here too.")
 name, data = common.picture_or_default()
 picture, cap = common.capture_picture(model, name, data, maps=(block_name,))
 if cap is None:
@@ -389,3 +426,10 @@ ctx = {"model": model, "step": step, "name": name, "picture": picture, "picture_
 if not present:
     st.caption(f"Picture: {common.plain(name)} → {common.plain(cap.top(1)[0][0][0])} · block {block_name}")
 RENDER[info.key](ctx)
+
+if lesson_room.is_lecturer():
+    source = st.session_state.get("picture_source", "gallery")
+    lesson_room.push(Place(step, st.session_state.get("picture_key") if source == "gallery" else None,
+                           st.session_state.get("lesson_other"), block_name))
+elif following and ROOM is not None:
+    lesson_room.follow(ROOM.version)

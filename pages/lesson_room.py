@@ -1,0 +1,212 @@
+"""The Lesson page's rooms: the lecturer's session moves a room, students' sessions follow it and
+answer. Streamlit glue over ``senet_viz.rooms``; the store is one per process (or Redis).
+
+Session state: ``room`` = {"code", "key" (the lecturer's only), "following"}; ``room_session``,
+this session's anonymous answer id; ``room_pushed``, the place the lecturer last sent.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages import common
+from senet_viz import gallery, plots
+from senet_viz.rooms import Place, Room, RoomError, RoomStore, store_from_environment
+
+FOLLOW_EVERY = 1.0  # seconds between a follower's looks at the room
+
+
+@st.cache_resource(show_spinner=False)
+def store() -> RoomStore:
+    return store_from_environment()
+
+
+def call(fn, *args):
+    """A store call; a user's mistake or an unreachable store becomes one line, and None."""
+    try:
+        return fn(*args)
+    except RoomError as exc:
+        common.error(str(exc))
+    except Exception as exc:  # the Redis client's connection and timeout errors
+        if type(exc).__module__.split(".")[0] != "redis":
+            raise
+        common.error(f"the room store does not answer ({type(exc).__name__}); the lesson goes on without the room")
+    return None
+
+
+def session_id() -> str:
+    return st.session_state.setdefault("room_session", uuid.uuid4().hex)
+
+
+def current() -> dict | None:
+    return st.session_state.get("room")
+
+
+def is_lecturer() -> bool:
+    room = current()
+    return bool(room and room["key"])
+
+
+def following() -> bool:
+    room = current()
+    return bool(room and not room["key"] and room["following"])
+
+
+def enter_from_link() -> None:
+    """?room=CODE joins as a student; ?room=CODE&key=KEY (the lecturer link) as the lecturer. The key
+    leaves the address bar at once: the lecturer's screen may be projected."""
+    code, key = st.query_params.get("room"), st.query_params.get("key")
+    st.query_params.pop("key", None)
+    room = current()
+    if not code or (room and room["code"] == code.upper() and not key):
+        return
+    st.session_state.pop("room", None)
+    rooms = call(store)
+    found = call(rooms.get, code) if rooms is not None else None
+    if not found:
+        st.query_params.pop("room", None)
+        return
+    lecturer = bool(key) and call(rooms.is_lecturer, found.code, key)
+    if key and not lecturer:
+        common.error(f"that lecturer link does not hold room {found.code}'s key: joined as a student")
+    st.session_state.room = {"code": found.code, "key": key if lecturer else None, "following": not lecturer}
+    st.session_state.room_pushed = None
+    st.query_params["room"] = found.code
+
+
+def start(place: Place) -> None:
+    rooms = call(store)
+    made = call(rooms.create, place) if rooms is not None else None
+    if made:
+        code, key = made
+        st.session_state.room = {"code": code, "key": key, "following": False}
+        st.session_state.room_pushed = place
+        st.query_params["room"] = code
+
+
+def leave() -> None:
+    st.session_state.pop("room", None)
+    st.query_params.pop("room", None)
+
+
+def set_following(value: bool) -> None:
+    st.session_state.room["following"] = value
+
+
+def room_now() -> Room | None:
+    room = current()
+    if room is None:
+        return None
+    found = call(store().get, room["code"])
+    if found is None:
+        leave()
+    return found
+
+
+def apply(place: Place, block_names: list[str]) -> None:
+    """Show the room's place in this session: step, pictures, block (before any widget is drawn)."""
+    st.session_state.lesson_step = place.step
+    if place.picture and gallery.resolve(place.picture) == place.picture and st.session_state.get("picture_key") != place.picture:
+        common.use_gallery_picture(place.picture)
+    if place.other and gallery.resolve(place.other) == place.other:
+        st.session_state.lesson_other = place.other
+    if place.block in block_names:
+        st.session_state.lesson_block = place.block
+
+
+def push(place: Place) -> None:
+    """The lecturer's place into the room, when it changed."""
+    room = current()
+    if room and room["key"] and st.session_state.get("room_pushed") != place:
+        if call(store().move, room["code"], room["key"], place) is not None:
+            st.session_state.room_pushed = place
+
+
+@st.fragment(run_every=FOLLOW_EVERY)
+def follow(version: int) -> None:
+    """A follower's look at the room each second: the page is drawn again only when the room moved."""
+    room = current()
+    if room is None or not room["following"]:
+        return
+    now = room_now()
+    if now is None or now.version != version:
+        st.rerun(scope="app")
+
+
+def student_bar(room: Room) -> None:
+    """What a student in a room sees above the lesson: whom they follow, and leave / rejoin."""
+    left, right = st.columns([4, 1])
+    if following():
+        left.markdown(f":material/group: Following room **{room.code}**: your screen moves with the lecturer's.")
+        right.button("Leave to explore", key="room_leave", on_click=set_following, args=(False,))
+        if room.place.picture is None:
+            st.caption("The lecturer's picture is an upload, which a room cannot share: you see your own picture.")
+    else:
+        left.markdown(f":material/explore: You left room **{room.code}** to explore; the lecturer is at step "
+                      f"{room.place.step + 1}.")
+        right.button("Rejoin", key="room_rejoin", type="primary", on_click=set_following, args=(True,))
+
+
+def lecturer_panel(room: Room) -> None:
+    """The room's code, the students' link and its QR code; the lecturer link, kept off the projector."""
+    import segno
+
+    base = (st.context.url or "lesson").split("?")[0]
+    link = f"{base}?room={room.code}"
+    qr, text = st.columns([1, 3])
+    buf = io.BytesIO()
+    segno.make(link, error="m").save(buf, kind="png", scale=6, border=2)
+    qr.image(buf.getvalue(), caption="Scan to follow", width=180)
+    with text:
+        st.markdown(f"### Room `{room.code}`")
+        st.markdown(f"Students open **{link}** (or scan the code). Their screens follow your steps, picture and block; "
+                    "their answers are counted here, without names.")
+        with st.popover("Lecturer link (not for the projector)", icon=":material/key:"):
+            st.caption("Opens this room as lecturer in another tab or browser. Whoever has it can move the room.")
+            st.code(f"{link}&key={current()['key']}", language=None)
+        st.button("Close the room for me", key="room_close", on_click=leave,
+                  help="This screen leaves the room; the room expires on its own.")
+
+
+def counts_chart(question, counts: dict[int, int]) -> go.Figure:
+    total = sum(counts.values())
+    colours = [plots.PALETTE[2] if i == question.answer else plots.PALETTE[9] for i in range(len(question.choices))]
+    fig = go.Figure(go.Bar(x=question.choices, y=[counts.get(i, 0) for i in range(len(question.choices))],
+                           marker_color=colours, text=[counts.get(i, 0) for i in range(len(question.choices))],
+                           textposition="outside"))
+    fig.update_layout(height=260, margin={"t": 30, "b": 30}, yaxis_title="answers", yaxis_range=[0, max(1, *counts.values(), 1) * 1.25],
+                      title=f"The class: {total} answer{'s' if total != 1 else ''} (the measured answer in green)")
+    return fig
+
+
+def submit(step: int, widget_key: str) -> None:
+    room, choice = current(), st.session_state.get(widget_key)
+    if room and choice is not None:
+        call(store().answer, room["code"], step, session_id(), int(choice))
+
+
+@st.fragment(run_every=FOLLOW_EVERY)
+def live_counts(question, step: int) -> None:
+    """The lecturer's count of answers so far, each second."""
+    room = current()
+    counts = call(store().counts, room["code"], step, room["key"]) if room else None
+    if counts is not None:
+        total = sum(counts.values())
+        shares = ", ".join(f"{question.choices[i]}: {n}" for i, n in sorted(counts.items()) if i < len(question.choices))
+        st.markdown(f":material/how_to_vote: **{total}** answer{'s' if total != 1 else ''} so far" + (f" ({shares})" if shares else ""))
+
+
+def reveal(step: int) -> None:
+    room = current()
+    call(store().reveal, room["code"], room["key"], step)
+
+
+def class_answers(question, step: int) -> None:
+    room = current()
+    counts = call(store().counts, room["code"], step, room["key"]) if room else None
+    if counts is not None:
+        st.plotly_chart(counts_chart(question, counts), config=common.PLOTLY_CONFIG, width="stretch", key=f"room_counts_{step}")
