@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
-PAGES = {"home": "", "inspect": "inspect", "compare": "compare", "class_patterns": "class_patterns", "equations": "equations",
+PAGES = {"home": "", "lesson": "lesson", "inspect": "inspect", "compare": "compare", "class_patterns": "class_patterns", "equations": "equations",
          "architecture": "architecture", "ablation": "ablation"}
 
 

@@ -194,3 +194,39 @@ def test_without_the_dataset_the_gallery_offers_every_class_and_a_link_restores_
             raise
         finally:
             first.close()
+
+
+def _title(page) -> str:
+    return page.locator("[data-testid='stMain'] h1").first.inner_text()
+
+
+def test_the_lesson_walks_with_next_a_link_opens_its_step_and_the_presenter_view_hides_the_sidebar(browser_page):
+    from senet_viz.lesson import STEPS
+
+    url, page, errors, _ = browser_page
+    browser = page.context.browser
+    try:
+        page.goto(f"{url}/lesson")
+        wait_rendered(page)
+        for i, step in enumerate(STEPS):
+            assert _title(page) == f"{i + 1}. {step.title}"
+            assert page.locator("[data-testid='stException']").count() == 0
+            if i < len(STEPS) - 1:
+                page.get_by_role("button", name="Next ▶").click()
+                wait_rendered(page)
+        assert page.get_by_role("button", name="Next ▶").is_disabled() and f"step={len(STEPS)}" in page.url
+        fresh = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+        fresh.goto(f"{url}/lesson?step=6&picture=cifar-horse-6")
+        wait_rendered(fresh)
+        assert _title(fresh) == f"6. {STEPS[5].title}" and fresh.get_by_text("A: horse #6").count() == 1
+        fresh.goto(f"{url}/lesson?step=3&present=1")
+        wait_rendered(fresh)
+        assert _title(fresh).startswith("3. ") and not fresh.locator("section[data-testid='stSidebar']").is_visible()
+        fresh.keyboard.press("ArrowRight")  # the Next button's shortcut
+        fresh.wait_for_function("() => document.querySelector('[data-testid=\"stMain\"] h1')?.innerText.startsWith('4.')",
+                                timeout=30_000)
+        fresh.context.close()
+        assert not errors, errors
+    except Exception:
+        _shot_on_failure(page, "lesson")
+        raise

@@ -1,0 +1,120 @@
+"""Rooms in Chromium: a lecturer and students in separate browser contexts, on one app process
+(the in-process store) and on two app processes sharing a real Redis server."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from browser_support import ROOT, app_server, ensure_chromium, launch, wait_rendered
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = ROOT / "test-artifacts"
+FOLLOW_WITHIN = 3.0  # seconds from the lecturer's Next to a student's screen showing it
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    if ensure_chromium() is None:
+        pytest.skip("Chromium is not installed and cannot be installed here (needs root and apt-get)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        yield p
+
+
+def _page(browser, url: str):
+    page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+    page.goto(url)
+    wait_rendered(page)
+    return page
+
+
+def _step_of(page) -> int:
+    return int(page.locator("[data-testid='stMain'] h1").first.inner_text().split(".")[0])
+
+
+def _wait_step(page, step: int, within: float) -> float:
+    started = time.perf_counter()
+    page.wait_for_function(
+        f"() => document.querySelector('[data-testid=\"stMain\"] h1')?.innerText.startsWith('{step}.')",
+        timeout=within * 1000)
+    return time.perf_counter() - started
+
+
+def _start_room(browser, url: str):
+    lecturer = _page(browser, f"{url}/lesson")
+    lecturer.get_by_role("button", name="Start a room").click()
+    heading = lecturer.locator("h3", has_text="Room").first
+    heading.wait_for(timeout=30_000)
+    code = re.search(r"Room\s+(\w{6})", heading.inner_text()).group(1)
+    wait_rendered(lecturer)
+    return lecturer, code
+
+
+def _next(page) -> None:
+    page.get_by_role("button", name="Next ▶").click()
+
+
+def test_students_follow_answer_and_cannot_move_the_room(playwright):
+    with app_server(log=ARTIFACTS / "room-server.log") as (url, proc):
+        browser = launch(playwright)
+        try:
+            lecturer, code = _start_room(browser, url)
+            assert "key=" not in lecturer.url and f"room={code}" in lecturer.url
+            students = [_page(browser, f"{url}/lesson?room={code}") for _ in range(2)]
+            for s in students:
+                assert s.get_by_text(f"Following room {code}").count() == 1
+                assert s.get_by_role("button", name="Next ▶").is_disabled()
+            for step in (2, 3):
+                _next(lecturer)
+                for s in students:
+                    _wait_step(s, step, FOLLOW_WITHIN)
+            # a student's arrow key does not move the room, nor their own screen while following
+            students[0].keyboard.press("ArrowRight")
+            time.sleep(1.5)
+            assert _step_of(students[0]) == 3 and _step_of(lecturer) == 3
+            for i, s in enumerate(students):
+                s.locator("[data-testid='stMain'] [data-testid='stRadio']").last.locator(
+                    "label[data-testid='stRadioOption']").nth(i).click()
+            lecturer.get_by_text(re.compile(r"2 answers so far")).wait_for(timeout=10_000)
+            assert students[0].get_by_text("answers so far").count() == 0
+            lecturer.get_by_role("button", name="Reveal to the class").click()
+            for s in students:
+                s.get_by_text("The class: 2 answers").wait_for(timeout=10_000)
+                s.screenshot(path=str(ARTIFACTS / "room-student-revealed.png"))
+            lecturer.screenshot(path=str(ARTIFACTS / "room-lecturer.png"))
+            # leave, explore, rejoin
+            students[1].get_by_role("button", name="Leave to explore").click()
+            wait_rendered(students[1])
+            _next(students[1])
+            _wait_step(students[1], 4, 10)
+            assert _step_of(lecturer) == 3
+            students[1].get_by_role("button", name="Rejoin").click()
+            _wait_step(students[1], 3, 10)
+            bad = _page(browser, f"{url}/lesson?room=ABCDEF")
+            assert bad.locator("[data-testid='stAlertContentError']").count() == 1
+            assert "no room ABCDEF" in bad.locator("[data-testid='stAlertContentError']").inner_text()
+            assert proc.poll() is None
+        finally:
+            browser.close()
+
+
+def test_two_app_processes_share_rooms_through_redis(playwright):
+    from redis_support import ensure_redis, redis_server
+
+    if ensure_redis() is None:
+        pytest.skip("redis-server is not installed and cannot be installed here (not root, or no apt-get)")
+    with redis_server() as redis_url, \
+            app_server(env={"SENET_VIZ_ROOMS": redis_url}, log=ARTIFACTS / "room-a.log") as (url_a, _), \
+            app_server(env={"SENET_VIZ_ROOMS": redis_url}, log=ARTIFACTS / "room-b.log") as (url_b, _):
+        browser = launch(playwright)
+        try:
+            lecturer, code = _start_room(browser, url_a)
+            student = _page(browser, f"{url_b}/lesson?room={code}")  # served by the other process
+            assert student.get_by_text(f"Following room {code}").count() == 1
+            _next(lecturer)
+            _wait_step(student, 2, FOLLOW_WITHIN)
+        finally:
+            browser.close()
