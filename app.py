@@ -21,7 +21,8 @@ def home() -> None:
     )
     model = common.active_model()
     first = model.blocks[0] if model.blocks else None
-    st.plotly_chart(plots.se_block_diagram(first.channels if first else None, first.hidden if first else None),
+    sizes = (first.channels, first.hidden) if first else (None, None)
+    st.plotly_chart(common.shared_figure("se_block", sizes, lambda: plots.se_block_diagram(*sizes)),
                     config=common.PLOTLY_CONFIG, width="stretch")
     if first:
         st.caption(f"Numbers of {model.name}'s first block, {first.name}: C = {first.channels}, C/r = {first.hidden}.")

@@ -182,6 +182,14 @@ def cached_capture(_model: LoadedModel, key: tuple[str, str], picture_hash: str,
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
+def shared_figure(kind: str, key: tuple, _build):
+    """A figure built once per ``(kind, key)`` and shared read-only by every session: ``key`` must
+    name everything the figure is drawn from (model, picture hash, block, ...). A classroom that
+    follows one lecturer asks for the same figures at the same moment."""
+    return _build()
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
 def decode(data: bytes, name: str):
     """Bytes -> (RGB picture, None) or (None, one-line error)."""
     try:

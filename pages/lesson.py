@@ -48,6 +48,11 @@ def gallery_ablation(_model, key: tuple[str, str], digest: str | None) -> dict:
     return stage_accuracy(_model, open_source(gallery.CIFAR_DIR), batch_size=100)
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def shared_ablation(_model, key: tuple[str, str], picture_hash: str, _picture, blocks: tuple[str, ...]):
+    return ablate(_model, [_picture], list(blocks), "off")
+
+
 def go_to(step: int) -> None:
     st.session_state.lesson_step = min(max(step, 0), len(STEPS) - 1)
 
@@ -156,7 +161,9 @@ def step_problem(ctx: dict) -> None:
         f"A convolution mixes the channels of its input with filters learned once, the same for every picture. "
         f"{common.plain(model.name)} has {len(model.blocks)} SE blocks, each on a U of C = "
         f"{', '.join(map(str, widths))} channels. {u_origin(model, block.name).text}")
-    st.plotly_chart(plots.se_block_diagram(block.channels, block.hidden), config=common.PLOTLY_CONFIG, width="stretch")
+    sizes = (block.channels, block.hidden)
+    st.plotly_chart(common.shared_figure("se_block", sizes, lambda: plots.se_block_diagram(*sizes)),
+                    config=common.PLOTLY_CONFIG, width="stretch")
     st.caption(f"{block.name}: U (C = {block.channels}) → squeeze → excitation (C/r = {block.hidden}) → scale. "
                "Without SE the C maps of U go on at full strength, whatever the picture.")
     q = lesson.gate_length(block.name, block.channels, block.hidden, w.hw)
@@ -171,7 +178,7 @@ def step_squeeze(ctx: dict) -> None:
     st.latex(r"z_c = \frac{1}{H \times W}\sum_{i=1}^{H}\sum_{j=1}^{W} u_c(i,j)")
     left, right = st.columns(2)
     with left:
-        chart(plots.feature_map(u, f"u_{c} in {w.block.name}"),
+        chart(common.shared_figure("u_map", (*ctx["at"], c), lambda: plots.feature_map(u, f"u_{c} in {w.block.name}")),
               f"Channel {c} of U for this picture: {u.shape[0]}×{u.shape[1]} values from {u.min():.3f} to {u.max():.3f} "
               "(red positive, blue negative, white 0).",
               {"row": np.repeat(np.arange(u.shape[0]), u.shape[1]), "column": np.tile(np.arange(u.shape[1]), u.shape[0]),
@@ -207,7 +214,8 @@ def step_scale(ctx: dict) -> None:
     st.latex(r"\tilde{\mathbf{x}}_c = s_c\,\mathbf{u}_c")
     shown = walkthrough(model, picture, block_name, cap=ctx["cap"], top=3)  # the 3 most and 3 least excited channels
     hi, lo = shown.channels[0], shown.channels[-1]
-    chart(plots.channel_maps(shown.u_maps, shown.scaled_maps, shown.channels, shown.s),
+    chart(common.shared_figure("scale_maps", ctx["at"],
+                               lambda: plots.channel_maps(shown.u_maps, shown.scaled_maps, shown.channels, shown.s)),
           f"Top row u_c, bottom row s_c · u_c, on one colour scale, for the 3 most and 3 least excited channels of "
           f"{block_name}: channel {hi} keeps {shown.s[hi]:.0%} of its map, channel {lo} {shown.s[lo]:.0%}.",
           {"channel": shown.channels, "s_c": shown.s[shown.channels],
@@ -288,7 +296,7 @@ def step_ablation(ctx: dict) -> None:
     model, picture, cap = ctx["model"], ctx["picture"], ctx["cap"]
     last = max(b.stage for b in model.blocks)
     blocks = [b.name for b in model.blocks if b.stage == last]
-    off = ablate(model, [picture], blocks, "off")
+    off = shared_ablation(model, common.model_key(model), ctx["at"][2], picture, tuple(blocks))
     (before, p0), (after, p1) = cap.top(1)[0][0], off.top(1)[0][0]
     st.markdown(f"Set s := 1 in stage {last} ({', '.join(blocks)}) and keep every weight: this picture goes from "
                 f"**{common.plain(before)}** ({p0:.1%}) to **{common.plain(after)}** ({p1:.1%}).")
@@ -416,20 +424,28 @@ else:
         block_name = common.block_picker(model, "SE block", key="lesson_block")
         st.caption("An uploaded picture (Inspect page) is used here too.")
 name, data = common.picture_or_default()
+
+
+def lecturer_place() -> Place:
+    from_gallery = st.session_state.get("picture_source", "gallery") == "gallery"
+    return Place(step, st.session_state.get("picture_key") if from_gallery else None, st.session_state.get("lesson_other"),
+                 block_name)
+
+
 picture, cap = common.capture_picture(model, name, data, maps=(block_name,))
 if cap is None:
     st.stop()
 channel = int(np.argmax(np.abs(cap.squeeze[block_name][0])))  # the channel whose squeeze stands out most
 ctx = {"model": model, "step": step, "name": name, "picture": picture, "picture_key": st.session_state.get("picture_key"),
        "cap": cap, "block": block_name, "channel": channel,
+       "at": (*common.model_key(model), common.picture_hash(data), block_name),  # what shared figures are drawn from
        "walk": walkthrough(model, picture, block_name, channels=[channel], cap=cap)}
 if not present:
     st.caption(f"Picture: {common.plain(name)} → {common.plain(cap.top(1)[0][0][0])} · block {block_name}")
 RENDER[info.key](ctx)
 
 if lesson_room.is_lecturer():
-    source = st.session_state.get("picture_source", "gallery")
-    lesson_room.push(Place(step, st.session_state.get("picture_key") if source == "gallery" else None,
-                           st.session_state.get("lesson_other"), block_name))
+    # after drawing: the shared figures the class will ask for are made once, here, first
+    lesson_room.push(lecturer_place())
 elif following and ROOM is not None:
     lesson_room.follow(ROOM.version)

@@ -17,7 +17,7 @@ from pages import common
 from senet_viz import gallery, plots
 from senet_viz.rooms import Place, Room, RoomError, RoomStore, store_from_environment
 
-FOLLOW_EVERY = 1.0  # seconds between a follower's looks at the room
+FOLLOW_EVERY = 0.5  # seconds between a follower's looks at the room
 
 
 @st.cache_resource(show_spinner=False)
@@ -151,16 +151,21 @@ def student_bar(room: Room) -> None:
         right.button("Rejoin", key="room_rejoin", type="primary", on_click=set_following, args=(True,))
 
 
-def lecturer_panel(room: Room) -> None:
-    """The room's code, the students' link and its QR code; the lecturer link, kept off the projector."""
+@st.cache_resource(max_entries=16, show_spinner=False)
+def qr_png(link: str) -> bytes:
     import segno
 
+    buf = io.BytesIO()
+    segno.make(link, error="m").save(buf, kind="png", scale=6, border=2)
+    return buf.getvalue()
+
+
+def lecturer_panel(room: Room) -> None:
+    """The room's code, the students' link and its QR code; the lecturer link, kept off the projector."""
     base = (st.context.url or "lesson").split("?")[0]
     link = f"{base}?room={room.code}"
     qr, text = st.columns([1, 3])
-    buf = io.BytesIO()
-    segno.make(link, error="m").save(buf, kind="png", scale=6, border=2)
-    qr.image(buf.getvalue(), caption="Scan to follow", width=180)
+    qr.image(qr_png(link), caption="Scan to follow", width=180)
     with text:
         st.markdown(f"### Room `{room.code}`")
         st.markdown(f"Students open **{link}** (or scan the code). Their screens follow your steps, picture and block; "

@@ -1,0 +1,228 @@
+"""A room under load: one lecturer (headless Chromium) and N student sessions on one app server;
+the time from the lecturer's Next until each student has the new step, and the server's memory
+before, at its peak, and after the students left and the room expired.
+
+    .venv/bin/python benchmarks/room_load.py --students 30 --browsers 1 --steps 6 --out benchmarks/results/room.json
+
+Students are of two kinds. ``--browsers`` of them are headless Chromium pages (time until the
+new step is drawn). The others speak Streamlit's websocket protocol as the browser does (the
+same rerun requests, the same one-second looks at the room the page asks for) but draw nothing:
+time until the new step's heading arrives. On a real class every student draws on their own
+device; here 30 browsers would share the server's 2 cores, and the figure would measure them
+(``--browsers 30`` does exactly that). Pause any training first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from browser_support import CHROMIUM, CHROMIUM_ARGS, app_server  # noqa: E402
+
+H1 = "document.querySelector('[data-testid=\"stMain\"] h1')"
+
+
+def rss_mib(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds the process has used (all its threads)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Sampler(threading.Thread):
+    """The server's resident memory every 0.2 s."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.running = pid, 0.0, True
+
+    def run(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, rss_mib(self.pid))
+            time.sleep(0.2)
+
+
+async def rendered(page, timeout: float = 180_000) -> None:
+    await page.wait_for_selector("[data-testid='stMain'] h1", timeout=timeout)
+    await page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+
+
+async def wait_step(page, step: int, started: float, timeout: float = 30_000) -> float:
+    """Seconds until the page shows ``step``; infinity when it did not within ``timeout`` ms."""
+    try:
+        await page.wait_for_function(f"() => {H1}?.innerText.startsWith('{step}.')", timeout=timeout, polling=50)
+    except Exception:  # noqa: BLE001 - counted as a student left behind
+        return float("inf")
+    return time.perf_counter() - started
+
+
+class ProtocolStudent:
+    """A student session over Streamlit's websocket, as the browser speaks it, without drawing."""
+
+    def __init__(self, url: str, code: str) -> None:
+        self.url, self.code, self.steps_seen = url.replace("http", "ws", 1), code, {}
+        self.ready, self._tasks, self.page_hash = asyncio.Event(), [], ""
+
+    def _rerun(self, fragment: str = "") -> bytes:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string = f"room={self.code}"
+        if self.page_hash:  # as the browser does once the server has named the page
+            state.page_script_hash = self.page_hash
+        else:
+            state.page_name = "lesson"
+        if fragment:
+            state.fragment_id, state.is_auto_rerun = fragment, True
+        return msg.SerializeToString()
+
+    async def run(self) -> None:
+        import websockets
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        async with websockets.connect(f"{self.url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
+            self.ws = ws
+            await ws.send(self._rerun())
+            async for raw in ws:
+                msg = ForwardMsg.FromString(raw)
+                kind = msg.WhichOneof("type")
+                if kind == "auto_rerun":  # the page's fragment asks to be run every interval
+                    self._tasks.append(asyncio.create_task(self._look(ws, msg.auto_rerun.fragment_id, msg.auto_rerun.interval)))
+                elif kind == "delta" and msg.delta.new_element.WhichOneof("type") == "heading":
+                    head = msg.delta.new_element.heading.body.split(".")[0]
+                    if head.isdigit():  # the lesson's title: its page is the one the looks name, as the browser's do
+                        self.page_hash = msg.metadata.active_script_hash
+                        self.steps_seen.setdefault(int(head), time.perf_counter())
+                        self.ready.set()
+
+    async def _look(self, ws, fragment: str, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await ws.send(self._rerun(fragment))
+
+    async def close(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await self.ws.close()
+
+
+async def classroom(url: str, pid: int, students: int, steps: int, ttl: float, browsers: int = 1) -> dict:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        lecturer_ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        lecturer = await lecturer_ctx.new_page()
+        await lecturer.goto(f"{url}/lesson")
+        await rendered(lecturer)
+        await asyncio.sleep(2)
+        before = rss_mib(pid)
+        sampler = Sampler(pid)
+        sampler.start()
+        await lecturer.get_by_role("button", name="Start a room").click()
+        heading = lecturer.locator("h3", has_text="Room").first
+        await heading.wait_for(timeout=60_000)
+        code = re.search(r"Room\s+(\w{6})", await heading.inner_text()).group(1)
+        contexts = [await browser.new_context(viewport={"width": 1000, "height": 700}) for _ in range(browsers)]
+        pages = [await c.new_page() for c in contexts]
+        joined = time.perf_counter()
+        protocol = [ProtocolStudent(url, code) for _ in range(students - browsers)]
+        runners = [asyncio.create_task(p.run()) for p in protocol]
+        await asyncio.gather(*[pg.goto(f"{url}/lesson?room={code}", timeout=180_000) for pg in pages])
+        await asyncio.gather(*[rendered(pg) for pg in pages], *[asyncio.wait_for(p.ready.wait(), 180) for p in protocol])
+        join_seconds = time.perf_counter() - joined
+        await asyncio.sleep(3)
+        idle_cpu = cpu_seconds(pid)
+        await asyncio.sleep(10)
+        idle_cpu = (cpu_seconds(pid) - idle_cpu) / 10  # the followers' looks at the room, per second
+        delays, per_step, browser_delays = [], [], []
+        for step in range(2, steps + 2):
+            started, cpu = time.perf_counter(), cpu_seconds(pid)
+            await lecturer.get_by_role("button", name="Next ▶").click()
+            drawn = await asyncio.gather(*[wait_step(pg, step, started) for pg in pages])
+            deadline = time.perf_counter() + 30
+            while time.perf_counter() < deadline and any(step not in p.steps_seen for p in protocol):
+                await asyncio.sleep(0.05)
+            arrived = [p.steps_seen.get(step, float("inf")) - started for p in protocol]
+            took = [*drawn, *arrived]
+            browser_delays += drawn
+            server_cpu = cpu_seconds(pid) - cpu
+            delays += took
+            per_step.append({"step": step, "p50": float(np.median(took)), "max": float(max(took)),
+                             "left_behind": int(sum(np.isinf(took))),
+                             "server_cpu_s": server_cpu, "wall_s": time.perf_counter() - started})
+            for pg in pages:  # a student left behind is brought back, so the next step is timed afresh
+                if not (await pg.locator("[data-testid='stMain'] h1").first.inner_text()).startswith(f"{step}."):
+                    await pg.reload()
+                    await rendered(pg)
+            await asyncio.sleep(2)
+        peak = sampler.peak
+        for c in contexts:
+            await c.close()
+        for p, task in zip(protocol, runners):
+            await p.close()
+            task.cancel()
+        await lecturer_ctx.close()
+        await asyncio.sleep(max(0.0, ttl) + 5)
+        late_ctx = await browser.new_context()
+        late = await late_ctx.new_page()
+        await late.goto(f"{url}/lesson?room={code}")
+        await rendered(late)
+        expired = await late.locator("[data-testid='stAlertContentError']").all_inner_texts()
+        await late_ctx.close()
+        await asyncio.sleep(5)
+        after = rss_mib(pid)
+        sampler.running = False
+        await browser.close()
+    drawn = {"p50": float(np.percentile(browser_delays, 50)), "max": float(max(browser_delays)), "n": len(browser_delays)} \
+        if browser_delays else None
+    return {"students": students, "browsers": browsers, "steps": steps, "join_seconds": join_seconds,
+            "browser_drawn_seconds": drawn,
+            "follow_seconds": {"p50": float(np.percentile(delays, 50)), "p95": float(np.percentile(delays, 95)),
+                               "max": float(max(delays)), "n": len(delays),
+                               "left_behind": int(sum(np.isinf(delays)))},
+            "per_step": per_step, "rss_mib": {"before": before, "peak": peak, "after_expiry": after},
+            "room_ttl_s": ttl, "expired_message": expired,
+            "server_cpu_per_s_while_following": idle_cpu}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--students", type=int, default=30)
+    ap.add_argument("--browsers", type=int, default=1, help="how many of the students are Chromium pages")
+    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--ttl", type=float, default=120.0, help="room expiry for this run, seconds (longer than joining takes)")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    env = {"SENET_VIZ_ROOM_TTL": str(args.ttl), "SENET_VIZ_THREADS": "2"}
+    with app_server(env=env) as (url, proc):
+        result = asyncio.run(classroom(url, proc.pid, args.students, args.steps, args.ttl, args.browsers))
+    result["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": len(__import__("os").sched_getaffinity(0))}
+    text = json.dumps(result, indent=1, default=float)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
