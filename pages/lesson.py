@@ -397,7 +397,7 @@ following = lesson_room.following()
 
 if ROOM is not None and not lesson_room.is_lecturer():
     lesson_room.student_bar(ROOM)
-head, toggle = st.columns([4, 1])
+head, toggle = st.columns([3, 1])
 head.title(f"{step + 1}. {info.title}")
 toggle.toggle("Presenter view", key="lesson_present", help="Large type, no sidebar; ← and → move between steps.")
 nav = st.columns([1, 1, 3, 1])

@@ -168,36 +168,36 @@ def damped_channels(s: np.ndarray, block: str) -> Question:
         f"{below} of {len(s)} channels have s_c < 0.5 (s from {s.min():.3f} to {s.max():.3f}, mean {s.mean():.3f}).")
 
 
+def stage_means(per_block: dict[str, float]) -> dict[int, float]:
+    """The mean of a per-block figure over each stage's blocks (blocks named SE_<stage>_<block>)."""
+    by_stage: dict[int, list[float]] = {}
+    for name, value in per_block.items():
+        by_stage.setdefault(int(name.split("_")[1]), []).append(value)
+    return {k: float(np.mean(v)) for k, v in sorted(by_stage.items())}
+
+
+def _largest_stage(prompt: str, per_stage: dict[int, float], measured: str, closing: str = "") -> Question:
+    """'Which stage has the largest ...?': the stages as choices, the measured figures in the reveal."""
+    stages = list(per_stage)
+    best = max(stages, key=per_stage.get)
+    trail = ", ".join(f"stage {s}: {v:.3f}" for s, v in per_stage.items())
+    return Question(prompt, [f"stage {s}" for s in stages], stages.index(best),
+                    f"{measured}, averaged over a stage's blocks: {trail}." + (f" {closing.format(best=best)}" if closing else ""))
+
+
 def stage_spread(excitation: dict[str, np.ndarray]) -> dict[int, float]:
     """Per stage, the mean over its blocks of the std of s across channels (one picture)."""
-    by_stage: dict[int, list[float]] = {}
-    for name, s in excitation.items():
-        by_stage.setdefault(int(name.split("_")[1]), []).append(float(np.std(s)))
-    return {k: float(np.mean(v)) for k, v in sorted(by_stage.items())}
+    return stage_means({name: float(np.std(s)) for name, s in excitation.items()})
 
 
 def varied_stage(excitation: dict[str, np.ndarray]) -> Question:
     """In which stage does one picture's s vary most across channels?"""
-    spread = stage_spread(excitation)
-    stages = list(spread)
-    best = max(stages, key=spread.get)
-    return Question(
-        "In which stage does this picture's excitation vary most from channel to channel?",
-        [f"stage {s}" for s in stages], stages.index(best),
-        "Standard deviation of s over the channels, averaged over a stage's blocks: "
-        + ", ".join(f"stage {s}: {v:.3f}" for s, v in spread.items()) + f". Stage {best} reweighs its channels most unevenly.")
+    return _largest_stage("In which stage does this picture's excitation vary most from channel to channel?",
+                          stage_spread(excitation), "Standard deviation of s over the channels",
+                          "Stage {best} reweighs its channels most unevenly.")
 
 
 def parting_stage(divergence: list) -> Question:
     """In which stage do two pictures' excitations lie furthest apart (``compare.divergence``)?"""
-    by_stage: dict[int, list[float]] = {}
-    for d in divergence:
-        by_stage.setdefault(int(d.name.split("_")[1]), []).append(d.mean_abs)
-    mean = {k: float(np.mean(v)) for k, v in sorted(by_stage.items())}
-    stages = list(mean)
-    best = max(stages, key=mean.get)
-    return Question(
-        "In which stage do the two pictures' excitations differ most?",
-        [f"stage {s}" for s in stages], stages.index(best),
-        "Mean |s_a − s_b| over the channels, averaged over a stage's blocks: "
-        + ", ".join(f"stage {s}: {v:.3f}" for s, v in mean.items()) + ".")
+    return _largest_stage("In which stage do the two pictures' excitations differ most?",
+                          stage_means({d.name: d.mean_abs for d in divergence}), "Mean |s_a − s_b| over the channels")
