@@ -135,8 +135,10 @@ def active_model() -> LoadedModel:
     """The session's model; on an error, one line and the embedded default instead."""
     route_through_app()
     name = st.session_state.get("model_name", DEFAULT_MODEL)
-    # the radio's state, or the link's where the sidebar has not run (a page run on its own, as by AppTest)
-    choice = st.session_state.get("weights_choice") or ("random" if st.query_params.get("weights") == RANDOM else None)
+    # the radio's state; where the sidebar has not run (a page run on its own, as by AppTest), the
+    # file this session uploaded or the link's random weights
+    choice = (st.session_state.get("weights_choice") or ("file" if st.session_state.get("weights_path") else None)
+              or ("random" if st.query_params.get("weights") == RANDOM else None))
     weights = RANDOM if choice == "random" else st.session_state.get("weights_path") if choice == "file" else None
     try:
         model = cached_model(name, weights)

@@ -10,12 +10,14 @@ from app_support import assert_ok, run_app
 from senet_viz.lesson import STEPS
 
 
-def _walk(weights: str | None) -> dict[str, dict]:
+def _walk(weights: str | None = None, weights_path: str | None = None) -> dict[str, dict]:
     """Every step from the first with Next, each question revealed; per step its title and texts."""
     at = run_app(**({"weights": weights} if weights else {}))
     at.switch_page("pages/lesson.py")
     if weights:  # the page runs without app.py's sidebar under AppTest: the link names the weights
         at.query_params["weights"] = weights
+    if weights_path:  # ... and the session's uploaded file
+        at.session_state["weights_path"] = weights_path
     at.run()
     seen = {}
     for i, step in enumerate(STEPS):
@@ -51,6 +53,22 @@ def random_walk():
     return _walk("random")
 
 
+@pytest.fixture(scope="module")
+def file_walk(tmp_path_factory):
+    """The shipped weights with every SE block's W2 scaled, saved as a file of one's own."""
+    from safetensors.torch import save_file
+
+    from senet_viz.models import load_model
+
+    net = load_model("se_resnet20_cifar10", device="cpu").net
+    state = {k: (1.5 * v if k.endswith(".se.fc2.weight") else v).contiguous()
+             for k, v in net.state_dict().items()}
+    assert any(a is not b for a, b in zip(state.values(), net.state_dict().values()))
+    path = tmp_path_factory.mktemp("weights") / "my-run.safetensors"
+    save_file(state, str(path))
+    return _walk(weights_path=str(path))
+
+
 def test_every_step_asks_and_reveals_on_the_shipped_weights(shipped_walk):
     assert list(shipped_walk) == [s.key for s in STEPS]
     for key, seen in shipped_walk.items():
@@ -71,6 +89,16 @@ def test_random_weights_walk_every_step_and_compute_what_they_lack(random_walk, 
     # other weights, other measured answers: nothing in a reveal is written for one set of weights
     for key in ("squeeze", "excite", "fingerprint", "classes", "ablation"):
         assert random_walk[key]["verdicts"] != shipped_walk[key]["verdicts"], key
+
+
+def test_a_weights_file_gets_its_own_lesson(file_walk, shipped_walk):
+    for key, seen in file_walk.items():
+        assert seen["charts"] >= 1 or key == "twin", key
+    assert "100 pictures" in file_walk["classes"]["verdicts"][0]  # its statistics were measured here
+    assert any("no card of a twin" in text for text in file_walk["twin"]["info"])
+    # a stronger gate W2: other excitations, other measured answers
+    assert file_walk["excite"]["verdicts"] != shipped_walk["excite"]["verdicts"]
+    assert file_walk["fingerprint"]["verdicts"] != shipped_walk["fingerprint"]["verdicts"]
 
 
 def test_a_link_opens_its_step_in_the_presenter_view():
