@@ -2,7 +2,7 @@
 the time from the lecturer's Next until each student has the new step, and the server's memory
 before, at its peak, and after the students left and the room expired.
 
-    .venv/bin/python benchmarks/room_load.py --students 30 --browsers 1 --steps 6 --out benchmarks/results/room.json
+    .venv/bin/python benchmarks/room_load.py --students 30 --browsers 1 --steps 6 --classes 2 --out benchmarks/results/room.json
 
 Students are of two kinds. ``--browsers`` of them are headless Chromium pages (time until the
 new step is drawn). The others speak Streamlit's websocket protocol as the browser does (the
@@ -210,12 +210,16 @@ def main() -> None:
     ap.add_argument("--students", type=int, default=30)
     ap.add_argument("--browsers", type=int, default=1, help="how many of the students are Chromium pages")
     ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--classes", type=int, default=1, help="rooms run one after the other on the same server "
+                    "(does memory grow from class to class?)")
     ap.add_argument("--ttl", type=float, default=120.0, help="room expiry for this run, seconds (longer than joining takes)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     env = {"SENET_VIZ_ROOM_TTL": str(args.ttl), "SENET_VIZ_THREADS": "2"}
     with app_server(env=env) as (url, proc):
-        result = asyncio.run(classroom(url, proc.pid, args.students, args.steps, args.ttl, args.browsers))
+        classes = [asyncio.run(classroom(url, proc.pid, args.students, args.steps, args.ttl, args.browsers))
+                   for _ in range(args.classes)]
+    result = {**classes[0], "classes": [{"follow_seconds": c["follow_seconds"], "rss_mib": c["rss_mib"]} for c in classes]}
     result["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": len(__import__("os").sched_getaffinity(0))}
     text = json.dumps(result, indent=1, default=float)
     print(text)

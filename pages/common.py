@@ -8,6 +8,7 @@ st.session_state; the cached objects are read-only and shared.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import os
@@ -39,7 +40,13 @@ def threads() -> None:
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def cached_model(name: str, weights: str | None) -> LoadedModel:
     threads()
-    return load_model(name, weights=weights)
+    model = load_model(name, weights=weights)
+    # The model and the libraries it loaded live as long as the process: moved out of the
+    # collector's view, a full collection (one walks every tracked object, ~250 ms here with
+    # torch loaded, holding the GIL) no longer rescans them when a class's reruns arrive at once.
+    gc.collect()
+    gc.freeze()
+    return model
 
 
 @st.cache_resource(max_entries=8)

@@ -41,3 +41,17 @@ def cpu_flags() -> set[str]:
 
 def cpu_name() -> str:
     return _cpuinfo_field("model name") or platform.processor() or platform.machine()
+
+
+def release_free_memory() -> None:
+    """Collect garbage and hand the C heap's free pages back to the system (glibc's
+    malloc_trim), so a server's resident memory falls after a burst, not only its use."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)

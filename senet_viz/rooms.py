@@ -171,14 +171,26 @@ class _Entry:
 class MemoryRooms(RoomStore):
     """Rooms in this process, behind one lock (every session of the process shares them)."""
 
-    def __init__(self, *args, clock=time.monotonic, **kw) -> None:
+    def __init__(self, *args, clock=time.monotonic, on_expiry=None, **kw) -> None:
         super().__init__(*args, **kw)
         self._clock, self._lock, self._rooms = clock, threading.Lock(), {}
+        self._on_expiry = on_expiry  # called (outside the lock) after rooms expired
 
-    def _purge(self) -> None:
+    def _purge(self) -> bool:
         now = self._clock()
-        for code in [c for c, e in self._rooms.items() if e.expires <= now]:
+        gone = [c for c, e in self._rooms.items() if e.expires <= now]
+        for code in gone:
             del self._rooms[code]
+        return bool(gone)
+
+    def sweep(self) -> int:
+        """Remove expired rooms now (and run ``on_expiry`` if any went); the rooms left."""
+        with self._lock:
+            gone = self._purge()
+            left = len(self._rooms)
+        if gone and self._on_expiry is not None:
+            self._on_expiry()
+        return left
 
     def _entry(self, code: str) -> _Entry:
         self._purge()
@@ -200,6 +212,7 @@ class MemoryRooms(RoomStore):
 
     def get(self, code: str) -> Room:
         code = normalise(code)
+        self.sweep()  # the first look after a room expired hands its class's memory back
         with self._lock:
             e = self._entry(code)
             return Room(code, e.place, e.version, frozenset(e.revealed))
@@ -237,9 +250,7 @@ class MemoryRooms(RoomStore):
             return self._entry(code).answers.get((step, session))
 
     def __len__(self) -> int:
-        with self._lock:
-            self._purge()
-            return len(self._rooms)
+        return self.sweep()
 
 
 # Redis: a room is three keys that expire together, plus one sorted set of open rooms (score:
@@ -362,7 +373,9 @@ def store_from_environment() -> RoomStore:
     """Redis where ``SENET_VIZ_ROOMS`` names one (redis://HOST:PORT/DB), else this process."""
     url = os.environ.get("SENET_VIZ_ROOMS", "").strip()
     if not url or url == "memory":
-        return MemoryRooms()
+        from .machine import release_free_memory
+
+        return MemoryRooms(on_expiry=release_free_memory)
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise RoomError(f"SENET_VIZ_ROOMS is 'memory' or a redis:// address, not {url!r}")
     return RedisRooms(url)
