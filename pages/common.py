@@ -41,12 +41,18 @@ def threads() -> None:
 def cached_model(name: str, weights: str | None) -> LoadedModel:
     threads()
     model = load_model(name, weights=weights)
-    # The model and the libraries it loaded live as long as the process: moved out of the
-    # collector's view, a full collection (one walks every tracked object, ~250 ms here with
-    # torch loaded, holding the GIL) no longer rescans them when a class's reruns arrive at once.
+    freeze_libraries()
+    return model
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_libraries() -> None:
+    """Once per process, after the first model: the libraries it imported (torch, timm, plotly) live
+    as long as the process; moved out of the collector's view, a full collection (it walks every
+    tracked object, ~250 ms here with torch loaded, holding the GIL) no longer rescans them when a
+    class's reruns arrive at once. Models loaded later stay in view, so an evicted one is freed."""
     gc.collect()
     gc.freeze()
-    return model
 
 
 @st.cache_resource(max_entries=8)
