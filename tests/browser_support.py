@@ -65,13 +65,27 @@ def app_server(env: dict | None = None, log: Path | None = None):
             raise RuntimeError("streamlit did not answer within 120 s")
         yield url, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 20)
         if log:
             out.close()
+
+
+def stop(proc: subprocess.Popen, timeout: float) -> None:
+    """Terminate a server process, killing it if it has not ended within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def sync_api_or_skip():
+    """Playwright's sync API once Chromium is here; the test is skipped with the reason otherwise."""
+    import pytest
+
+    if ensure_chromium() is None:
+        pytest.skip("Chromium is not installed and cannot be installed here (needs root and apt-get)")
+    return pytest.importorskip("playwright.sync_api")
 
 
 def launch(playwright):

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import time
 
-from browser_support import free_port
+from browser_support import free_port, stop
 
 REDIS_SERVER = "redis-server"
 
@@ -50,8 +50,4 @@ def redis_server():
                 time.sleep(0.1)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 10)

@@ -4,7 +4,7 @@ prediction and charts. Screenshots of a failing page go to test-artifacts/."""
 from __future__ import annotations
 
 import pytest
-from browser_support import PAGES, ROOT, app_server, ensure_chromium, launch, wait_rendered
+from browser_support import PAGES, ROOT, app_server, launch, sync_api_or_skip, wait_rendered
 from conftest import random_picture
 
 pytestmark = pytest.mark.browser
@@ -13,9 +13,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 @pytest.fixture(scope="module")
 def browser_page():
-    if ensure_chromium() is None:
-        pytest.skip("Chromium is not installed and cannot be installed here (needs root and apt-get)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = sync_api_or_skip()
     ARTIFACTS.mkdir(exist_ok=True)
     with app_server(log=ARTIFACTS / "server.log") as (url, proc), sync_api.sync_playwright() as p:
         browser = launch(p)

@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from browser_support import ROOT, app_server, ensure_chromium, launch, wait_rendered
+from browser_support import ROOT, app_server, launch, sync_api_or_skip, wait_rendered
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
@@ -16,9 +16,7 @@ FOLLOW_WITHIN = 3.0  # seconds from the lecturer's Next to a student's screen sh
 
 @pytest.fixture(scope="module")
 def playwright():
-    if ensure_chromium() is None:
-        pytest.skip("Chromium is not installed and cannot be installed here (needs root and apt-get)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = sync_api_or_skip()
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
         yield p
