@@ -378,6 +378,7 @@ if not common.need_se_blocks(model):
 block_names = [b.name for b in model.blocks]
 lesson_room.enter_from_link()
 ROOM = lesson_room.room_now()
+lesson_room.notice()
 if ROOM is not None and lesson_room.following():
     lesson_room.apply(ROOM.place, block_names)
 if "lesson_step" not in st.session_state:  # a link names its step, 1-based

@@ -98,13 +98,28 @@ def set_following(value: bool) -> None:
 
 
 def room_now() -> Room | None:
+    """The session's room as it is now; None when there is none, or it closed (said once, on the
+    page's next run: a follower finds out inside its fragment, which then redraws the page)."""
     room = current()
     if room is None:
         return None
-    found = call(store().get, room["code"])
-    if found is None:
-        leave()
-    return found
+    try:
+        return store().get(room["code"])
+    except RoomError as exc:
+        st.session_state.room_notice = f"{exc}. You are on your own now."
+    except Exception as exc:  # the Redis client's connection and timeout errors
+        if type(exc).__module__.split(".")[0] != "redis":
+            raise
+        st.session_state.room_notice = "the room store does not answer; the lesson goes on without the room"
+    leave()
+    return None
+
+
+def notice() -> None:
+    """The line saying that this session's room closed, once."""
+    text = st.session_state.pop("room_notice", None)
+    if text:
+        common.error(text)
 
 
 def apply(place: Place, block_names: list[str]) -> None:

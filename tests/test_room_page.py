@@ -94,3 +94,18 @@ def test_a_wrong_code_and_a_forged_lecturer_link_are_one_line():
     real.button(key="lesson_next").click().run()
     forged.run()
     assert _step(forged) == 2
+
+
+def test_a_room_that_closes_while_followed_says_so_once():
+    from pages import lesson_room
+
+    _lecturer_at, code, _key = _lecturer()
+    student = _lesson(room=code)
+    rooms = lesson_room.store()
+    with rooms._lock:  # the lecturer's last step was longer ago than a room lives
+        rooms._rooms[code].expires = 0.0
+    student.run()  # the follower's look finds the room gone
+    assert not student.exception and len(student.error) == 1 and "expired" in student.error[0].value.replace("\\", "")
+    assert "room" not in student.session_state and not student.button(key="lesson_next").disabled
+    student.run()
+    assert not student.error  # said once
