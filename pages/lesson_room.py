@@ -25,14 +25,19 @@ def store() -> RoomStore:
     return store_from_environment()
 
 
+def store_failure(exc: Exception) -> bool:
+    """The Redis client's connection and timeout errors: the store, not the user, failed."""
+    return type(exc).__module__.split(".")[0] == "redis"
+
+
 def call(fn, *args):
     """A store call; a user's mistake or an unreachable store becomes one line, and None."""
     try:
         return fn(*args)
     except RoomError as exc:
         common.error(str(exc))
-    except Exception as exc:  # the Redis client's connection and timeout errors
-        if type(exc).__module__.split(".")[0] != "redis":
+    except Exception as exc:
+        if not store_failure(exc):
             raise
         common.error(f"the room store does not answer ({type(exc).__name__}); the lesson goes on without the room")
     return None
@@ -107,8 +112,8 @@ def room_now() -> Room | None:
         return store().get(room["code"])
     except RoomError as exc:
         st.session_state.room_notice = f"{exc}. You are on your own now."
-    except Exception as exc:  # the Redis client's connection and timeout errors
-        if type(exc).__module__.split(".")[0] != "redis":
+    except Exception as exc:
+        if not store_failure(exc):
             raise
         st.session_state.room_notice = "the room store does not answer; the lesson goes on without the room"
     leave()
@@ -198,7 +203,7 @@ def counts_chart(question, counts: dict[int, int]) -> go.Figure:
     fig = go.Figure(go.Bar(x=question.choices, y=[counts.get(i, 0) for i in range(len(question.choices))],
                            marker_color=colours, text=[counts.get(i, 0) for i in range(len(question.choices))],
                            textposition="outside"))
-    fig.update_layout(height=260, margin={"t": 30, "b": 30}, yaxis_title="answers", yaxis_range=[0, max(1, *counts.values(), 1) * 1.25],
+    fig.update_layout(height=260, margin={"t": 30, "b": 30}, yaxis_title="answers", yaxis_range=[0, max(1, *counts.values()) * 1.25],
                       title=f"The class: {total} answer{'s' if total != 1 else ''} (the measured answer in green)")
     return fig
 
