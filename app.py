@@ -22,8 +22,7 @@ def home() -> None:
     model = common.active_model()
     first = model.blocks[0] if model.blocks else None
     sizes = (first.channels, first.hidden) if first else (None, None)
-    st.plotly_chart(common.shared_figure("se_block", sizes, lambda: plots.se_block_diagram(*sizes)),
-                    config=common.PLOTLY_CONFIG, width="stretch")
+    common.draw(common.shared_figure("se_block", sizes, lambda: plots.se_block_diagram(*sizes)))
     if first:
         st.caption(f"Numbers of {model.name}'s first block, {first.name}: C = {first.channels}, C/r = {first.hidden}.")
     col1, col2, col3 = st.columns(3)

@@ -48,7 +48,7 @@ with right:
     fig = go.Figure([go.Bar(name="as trained", x=top_names, y=base.probs[0, idx]),
                      go.Bar(name="ablated", x=top_names, y=changed.probs[0, idx])])
     fig.update_layout(barmode="group", height=320, yaxis_title="probability", margin={"t": 20})
-    st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
+    common.draw(fig)
 
 st.subheader("Test accuracy with SE switched off, stage by stage")
 art = common.shipped(model)["ablation"]
@@ -68,7 +68,7 @@ else:
                                  text=[f"{100 * top1[k]:.2f}%" for k in keys], textposition="outside"))
     fig.update_layout(height=380, yaxis_title="top-1 accuracy (%)", yaxis_range=[0, 105], xaxis_title="SE switched off in",
                       margin={"t": 20}, barmode="group")
-    st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
+    common.draw(fig)
     st.markdown(narrative.ablation_sentence(res))
     st.caption(f"{res['n']:,} test pictures, trained weights unchanged (the paper instead retrains without SE in that stage). "
                "s := 1 removes the block and also the scale the network was trained with; s := the all-class mean keeps "

@@ -79,7 +79,7 @@ with right:
                            text=[f"{s.params / max(1, rep.se_params):.0%}" for s in rep.stages], textposition="outside"))
     fig.add_trace(go.Scatter(x=stages, y=[s.eq5_params for s in rep.stages], mode="markers", name="Eq. 5", marker={"size": 12, "symbol": "x"}))
     fig.update_layout(height=360, yaxis_title="parameters", margin={"t": 20})
-    st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
+    common.draw(fig)
     share = rep.stages[-1].params / max(1, rep.se_params)
     st.caption(f"The last stage holds {share:.0%} of the SE parameters at r = {r}: C_s² grows fastest with the width.")
     common.paper_note("for SE-ResNet-50 about 1.57M of the 2.51M SE parameters (Eq. 5) sit in the last stage; removing SE "
@@ -94,7 +94,7 @@ st.caption("The paper's figures, from its longer ablation schedule (baseline Res
 
 st.subheader("Where SE sits")
 a, b = st.columns(2)
-a.plotly_chart(plots.module_diagram("resnet"), config=common.PLOTLY_CONFIG, width="stretch")
-b.plotly_chart(plots.module_diagram("inception"), config=common.PLOTLY_CONFIG, width="stretch")
+common.draw(plots.module_diagram("resnet"), where=a)
+common.draw(plots.module_diagram("inception"), where=b)
 st.caption("SE-ResNet: on the residual branch, before the addition with the identity; the scale multiplies U itself, "
            "which reaches it directly, by the gate s computed from U. SE-Inception: on the module's output.")

@@ -151,7 +151,7 @@ subset = c3.radio("Channels", ["all", "first", "sample"], horizontal=True, key="
 n = c4.slider("N", 5, 200, 50, key="subset_n", disabled=subset == "all")
 
 st.subheader("Excitation by class and block")
-st.plotly_chart(plots.excitation_figure(stats, blocks or None, classes, subset=subset, n=n), config=common.PLOTLY_CONFIG, width="stretch")
+common.draw(plots.excitation_figure(stats, blocks or None, classes, subset=subset, n=n))
 st.caption("Each line is the mean excitation s_c of one class's pictures per channel; the dashed line is the mean over all classes. "
            "Look for where the class lines separate from each other.")
 shown_flat = [b for b in (blocks or plots.default_blocks(stats.blocks)) if b in health and health[b].state == "constant"]
@@ -171,7 +171,7 @@ st.download_button(f"Paper-style figure ({fmt.upper()})", file_name=f"excitation
 st.subheader("Variation within one class")
 band_block = st.selectbox("Block", stats.blocks, index=len(stats.blocks) - 1, key="band_block")
 band_class = st.selectbox("Class", names, key="band_class")
-st.plotly_chart(plots.class_band(stats, band_block, band_class, subset=subset, n=n), config=common.PLOTLY_CONFIG, width="stretch")
+common.draw(plots.class_band(stats, band_block, band_class, subset=subset, n=n))
 common.paper_note("the spread between pictures of one class grows with depth (the companion figure for goldfish and plane).")
 
 st.subheader("SE health: does each block respond to the picture?")
@@ -194,7 +194,7 @@ else:
     st.caption("These statistics were made before hidden units were counted; recompute them to see the live units.")
 
 st.subheader("Class-specificity and saturation by depth")
-st.plotly_chart(plots.depth_profile(stats), config=common.PLOTLY_CONFIG, width="stretch")
+common.draw(plots.depth_profile(stats))
 st.caption("Class-specificity: variance between the class means over the mean variance within classes (0: all classes alike; "
            "its floor from sampling is about 1 / pictures per class). Saturation: share of s above 0.9 and below 0.1. "
            "Bottom: the spreads themselves, in units of s; where both are near 0, s hardly depends on the picture and "
@@ -205,10 +205,10 @@ left, right = st.columns(2)
 with left:
     st.subheader("Class similarity")
     sim_block = st.selectbox("Block", stats.blocks, index=len(stats.blocks) - 1, key="sim_block")
-    st.plotly_chart(plots.similarity_heatmap(stats, sim_block), config=common.PLOTLY_CONFIG, width="stretch")
+    common.draw(plots.similarity_heatmap(stats, sim_block))
     st.caption("Correlation between class-mean excitation vectors: red, the classes are excited alike; blue, differently.")
 with right:
     st.subheader("Distribution of s")
     dist_block = st.selectbox("Block", stats.blocks, index=len(stats.blocks) - 1, key="dist_block")
-    st.plotly_chart(plots.distribution(stats, dist_block, classes), config=common.PLOTLY_CONFIG, width="stretch")
+    common.draw(plots.distribution(stats, dist_block, classes))
     st.caption("Share of activations per value of s over all pictures and channels of each class.")

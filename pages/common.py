@@ -18,7 +18,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from senet_viz import artefacts, gallery, machine
+from senet_viz import artefacts, gallery, machine, plots
 from senet_viz.capture import Capture, capture
 from senet_viz.errors import SenetVizError
 from senet_viz.images import load_image
@@ -28,6 +28,17 @@ from senet_viz.models.project import PROJECT_MODELS
 from senet_viz.stats import ExcitationStats
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def draw(figure, where=None, key: str | None = None) -> None:
+    """A chart across ``where`` (the page by default): a Plotly figure with the app's toolbar, or a
+    Vega-Lite ``plots.Chart`` with its data sent apart from its spec. ``key`` tells apart two
+    Plotly charts of the same figure."""
+    where = where or st
+    if isinstance(figure, plots.Chart):
+        where.vega_lite_chart(figure.data, figure.spec, width="stretch", height=figure.spec.get("height", "content"))
+    else:
+        where.plotly_chart(figure, config=PLOTLY_CONFIG, width="stretch", key=key)
 CAPTURE_CACHE_ENTRIES = int(os.environ.get("SENET_VIZ_CAPTURE_CACHE", "128"))
 
 

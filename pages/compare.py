@@ -123,16 +123,15 @@ if mode == "pictures":
     pred_a, pred_b = cap_a.top(1)[0][0], cap_b.top(1)[0][0]
     title = (f"{pic_a[0]} ({pred_a[0]} {pred_a[1]:.0%}) vs {pic_b[0]} ({pred_b[0]} {pred_b[1]:.0%}), {model.name}")
     st.subheader("Where their excitations part ways")
-    st.plotly_chart(plots.divergence_chart([d.name for d in div], [d.cosine_distance for d in div],
-                                           [d.mean_abs for d in div], title), config=common.PLOTLY_CONFIG, width="stretch")
+    common.draw(plots.divergence_chart([d.name for d in div], [d.cosine_distance for d in div],
+                                       [d.mean_abs for d in div], title))
     st.caption(f"Per SE block, from the input side to the output: the mean over channels of |s_a − s_b| (bars) and "
                f"1 − cosine similarity of the two excitation vectors (line). Furthest apart: {parting.name} "
                f"(mean |s_a − s_b| = {parting.mean_abs:.3f}).")
     block = common.block_picker(model, "Block for the channel view", default=parting.name, key="cmp_block")
     sa, sb = cap_a.excitation[block][0], cap_b.excitation[block][0]
     marked = compare.most_different(sa, sb, 5)
-    st.plotly_chart(plots.pair_lines(sa, sb, ("A: " + pic_a[0], "B: " + pic_b[0]), marked, f"s in {block}"),
-                    config=common.PLOTLY_CONFIG, width="stretch")
+    common.draw(plots.pair_lines(sa, sb, ("A: " + pic_a[0], "B: " + pic_b[0]), marked, f"s in {block}"))
     st.caption(f"The five channels where the two pictures' s differ most are marked: {', '.join(map(str, marked))}.")
     fmt = st.selectbox("Export the comparison as", ["png", "svg"], key="cmp_fmt")
     d1, d2 = st.columns(2)
@@ -162,15 +161,13 @@ elif mode == "class":
         k = classes.index(cls)
         dist = [float(np.abs(cap.excitation[b][0] - stats.excitation_mean(b)[k]).mean()) for b in stats.blocks]
         within = [float(stats.excitation_std(b)[k].mean()) for b in stats.blocks]
-        st.plotly_chart(plots.divergence_chart(stats.blocks, within, dist, f"{pic[0]} against the class '{cls}'",
-                                               bar_name="mean |s − class mean|", line_name="within-class std"),
-                        config=common.PLOTLY_CONFIG, width="stretch")
+        common.draw(plots.divergence_chart(stats.blocks, within, dist, f"{pic[0]} against the class '{cls}'",
+                                           bar_name="mean |s − class mean|", line_name="within-class std"))
         st.caption("Bars: mean |s − class mean| per block; line (right axis): the class's own mean within-class std, "
                    "the spread a typical picture of the class shows.")
     block = common.block_picker(model, "Block", key="cmp_block")
-    st.plotly_chart(plots.band_bars(cap.excitation[block][0], stats.excitation_mean(block)[k], stats.excitation_std(block)[k],
-                                    f"s of {pic[0]} against '{cls}' in {block}", name=pic[0]),
-                    config=common.PLOTLY_CONFIG, width="stretch")
+    common.draw(plots.band_bars(cap.excitation[block][0], stats.excitation_mean(block)[k], stats.excitation_std(block)[k],
+                                f"s of {pic[0]} against '{cls}' in {block}", name=pic[0]))
     st.caption(f"Bars: this picture's s; line and band: the mean and ±1 within-class std of the {int(stats.count[k]):,} "
                f"pictures of '{cls}' in these statistics.")
 

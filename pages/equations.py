@@ -110,9 +110,8 @@ def steps_view() -> None:
     if step >= 5:
         st.markdown("**Eq. 3 as data flowing**, with this picture's numbers")
         delta = f"{w.delta_name} after {w.bn_name}" if w.bn_name else w.delta_name
-        st.plotly_chart(plots.excitation_flow(w.z, w.w1, w.fc1_out, w.hidden, w.w2, w.pre_gate, w.s,
-                                              delta_name=delta, gate_name=w.gate_name),
-                        config=common.PLOTLY_CONFIG, width="stretch", key="excitation_flow")
+        common.draw(plots.excitation_flow(w.z, w.w1, w.fc1_out, w.hidden, w.w2, w.pre_gate, w.s,
+                                          delta_name=delta, gate_name=w.gate_name), key="excitation_flow")
         live = int((w.hidden > 0).sum())
         st.caption(f"{C} numbers z go in; W1 ({w.w1.shape[0]}×{w.w1.shape[1]}) makes {len(w.hidden)}, of which δ keeps "
                    f"{live} above zero; W2 ({w.w2.shape[0]}×{w.w2.shape[1]}) makes {C} again and the gate squeezes them into "
@@ -126,8 +125,7 @@ def steps_view() -> None:
         u = u_c()
         scaled = w.scaled_maps[0]
         st.markdown(f"x̃_{channel} = {w.s[channel]:.4f} · u_{channel}: the whole map is multiplied by one number.")
-        st.plotly_chart(plots.channel_maps(u[None], scaled[None], [channel], w.s).update_layout(height=420),
-                        config=common.PLOTLY_CONFIG, width="stretch", key="scale_map")
+        common.draw(plots.channel_maps(u[None], scaled[None], [channel], w.s).update_layout(height=420), key="scale_map")
 
 
     row(6, r"\tilde{\mathbf{x}}_c = \mathbf{F}_{scale}(\mathbf{u}_c, s_c) = s_c\,\mathbf{u}_c", show_scale)

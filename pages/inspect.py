@@ -85,7 +85,7 @@ if health:
                    f"(std {most.s_std:.3f}) and least in {least.name} (std {least.s_std:.3f}).")
 st.caption("s of every channel (columns) in every SE block (rows) for this picture." + spread_note)
 fig = plots.fingerprint(cap.fingerprint(), cap.block_names)
-st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch")
+common.draw(fig)
 
 pred = int(cap.predicted()[0])
 reference = None
@@ -102,22 +102,20 @@ def block_views() -> None:
         st.warning(f"{block} {health[block].describe()}, measured on {stats.total:,} pictures.", icon=":material/horizontal_rule:")
     sort = st.toggle("Sort channels by value", key="sort_bars")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(plots.vector_bars(cap.squeeze[block][0], f"squeeze z ({block})", sort=sort, value_name="z"),
-                    config=common.PLOTLY_CONFIG, width="stretch")
-    c2.plotly_chart(plots.vector_bars(cap.excitation[block][0], f"excitation s ({block})", sort=sort, reference=reference,
-                                      value_name="s"), config=common.PLOTLY_CONFIG, width="stretch")
+    common.draw(plots.vector_bars(cap.squeeze[block][0], f"squeeze z ({block})", sort=sort, value_name="z"), where=c1)
+    common.draw(plots.vector_bars(cap.excitation[block][0], f"excitation s ({block})", sort=sort, reference=reference,
+                                  value_name="s"), where=c2)
 
     st.subheader("Against the class")
     if reference is None:
         st.info("No statistics of these weights: compute them on the Class patterns page to compare with a class mean.")
     else:
         k_pred = stats.class_names.index(model.class_names[pred])
-        st.plotly_chart(plots.band_bars(s, reference, stats.excitation_std(block)[k_pred],
-                                        f"s against class '{model.class_names[pred]}' ({block})"),
-                        config=common.PLOTLY_CONFIG, width="stretch")
+        common.draw(plots.band_bars(s, reference, stats.excitation_std(block)[k_pred],
+                                    f"s against class '{model.class_names[pred]}' ({block})"))
         diff = s - reference
-        st.plotly_chart(plots.vector_bars(diff, f"s − mean s of '{model.class_names[pred]}' ({block})", sort=sort,
-                                          value_name="difference"), config=common.PLOTLY_CONFIG, width="stretch")
+        common.draw(plots.vector_bars(diff, f"s − mean s of '{model.class_names[pred]}' ({block})", sort=sort,
+                                      value_name="difference"))
         st.caption(f"Largest |difference| {np.abs(diff).max():.3f}. " + narrative.class_typicality(
             s, reference, stats.excitation_std(block)[k_pred], model.class_names[pred]))
 
@@ -131,7 +129,7 @@ def reweighting() -> None:
     order = np.argsort(-s)
     channels = list(dict.fromkeys([*order[:k].tolist(), *order[-k:].tolist()]))
     u, scaled = cap.inputs[block][0], cap.outputs[block][0]
-    st.plotly_chart(plots.channel_maps(u[channels], scaled[channels], channels, s), config=common.PLOTLY_CONFIG, width="stretch")
+    common.draw(plots.channel_maps(u[channels], scaled[channels], channels, s))
     spread = float(s.max() - s.min())
     fade = ("Weakly excited channels fade." if spread >= 0.2 else
             f"Here s only ranges from {s.min():.2f} to {s.max():.2f}: the scale multiplies every map by nearly the same "

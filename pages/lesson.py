@@ -57,9 +57,9 @@ def go_to(step: int) -> None:
     st.session_state.lesson_step = min(max(step, 0), len(STEPS) - 1)
 
 
-def chart(fig: go.Figure, summary: str, numbers: dict | None = None, key: str | None = None) -> None:
+def chart(fig: go.Figure | plots.Chart, summary: str, numbers: dict | None = None, key: str | None = None) -> None:
     """A chart, one line saying what it shows, and its numbers in an expander."""
-    st.plotly_chart(fig, config=common.PLOTLY_CONFIG, width="stretch", key=key)
+    common.draw(fig, key=key)
     st.caption(summary)
     if numbers:
         with st.expander("The numbers"):
@@ -162,8 +162,7 @@ def step_problem(ctx: dict) -> None:
         f"{common.plain(model.name)} has {len(model.blocks)} SE blocks, each on a U of C = "
         f"{', '.join(map(str, widths))} channels. {u_origin(model, block.name).text}")
     sizes = (block.channels, block.hidden)
-    st.plotly_chart(common.shared_figure("se_block", sizes, lambda: plots.se_block_diagram(*sizes)),
-                    config=common.PLOTLY_CONFIG, width="stretch")
+    common.draw(common.shared_figure("se_block", sizes, lambda: plots.se_block_diagram(*sizes)))
     st.caption(f"{block.name}: U (C = {block.channels}) → squeeze → excitation (C/r = {block.hidden}) → scale. "
                "Without SE the C maps of U go on at full strength, whatever the picture.")
     q = lesson.gate_length(block.name, block.channels, block.hidden, w.hw)

@@ -234,4 +234,4 @@ def class_answers(question, step: int) -> None:
     room = current()
     counts = call(store().counts, room["code"], step, room["key"]) if room else None
     if counts is not None:
-        st.plotly_chart(counts_chart(question, counts), config=common.PLOTLY_CONFIG, width="stretch", key=f"room_counts_{step}")
+        common.draw(counts_chart(question, counts), key=f"room_counts_{step}")

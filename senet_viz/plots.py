@@ -1,5 +1,6 @@
-"""Figure builders. Each returns a Plotly figure (or, for the static export, a matplotlib
-``Figure``) and never touches Streamlit or pyplot's global state.
+"""Figure builders. Each returns a Plotly figure, a Vega-Lite ``Chart`` (the per-picture views a
+click redraws), or for the static export the bytes of a matplotlib drawing, and never touches
+Streamlit or pyplot's global state.
 """
 
 from __future__ import annotations
@@ -7,8 +8,10 @@ from __future__ import annotations
 import html
 import io
 import re
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -17,6 +20,28 @@ from .stats import ExcitationStats
 # Okabe and Ito's colours (distinguishable with the common colour blindnesses), then two of Tol's.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#882255", "#999933", "#7F7F7F"]
 MEAN_COLOUR = "#222222"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A Vega-Lite chart: its spec without data, and the data as a table. Drawn apart, a chart
+    whose spec is unchanged from the last run only has its data replaced in the browser, where a
+    Plotly figure would be built anew: the per-picture views redraw in a few milliseconds."""
+
+    spec: dict
+    data: pd.DataFrame
+
+
+def _colour(name: str, names: list[str], colours: list[str], legend: bool = True) -> dict:
+    """A layer's colour: its name on a scale shared by the layers, which makes the legend."""
+    return {"datum": name, "scale": {"domain": names, "range": colours},
+            "legend": {"orient": "bottom", "title": None, "labelLimit": 0} if legend else None}
+
+
+def _channels(field: str, n: int, title: str) -> dict:
+    """The channel axis of a bar chart: channel k's bar spans k ± 0.4."""
+    return {"field": field, "type": "quantitative", "title": title,
+            "scale": {"domain": [-0.5, n - 0.5], "nice": False, "zero": False}, "axis": {"tickMinStep": 1}}
 
 
 def label(text: str) -> str:
@@ -158,13 +183,23 @@ def distribution(stats: ExcitationStats, block: str, classes: list[str] | None =
     return fig
 
 
-def fingerprint(matrix: np.ndarray, blocks: list[str]) -> go.Figure:
-    """A picture's excitation fingerprint: s as a heat map, blocks by channels."""
-    fig = go.Figure(go.Heatmap(z=matrix, y=blocks, zmin=0, zmax=1, colorscale="Viridis", colorbar={"title": "s"},
-                               hovertemplate="%{y}, channel %{x}: s = %{z:.3f}<extra></extra>"))
-    fig.update_layout(height=max(220, 26 * len(blocks) + 80), xaxis_title="channel", yaxis_autorange="reversed",
-                      margin={"t": 20, "b": 40})
-    return fig
+def fingerprint(matrix: np.ndarray, blocks: list[str]) -> Chart:
+    """A picture's excitation fingerprint: s as a heat map, blocks (rows) by channels; the NaN
+    padding of narrower blocks is left blank."""
+    rows, cols = np.nonzero(~np.isnan(matrix))
+    data = pd.DataFrame({"block": np.asarray(blocks, dtype=object)[rows], "channel": cols, "s": matrix[rows, cols]})
+    spec = {
+        "height": max(220, 24 * len(blocks) + 100),  # the whole chart, axis and title included
+        "mark": {"type": "rect"},
+        "encoding": {
+            "x": {"field": "channel", "type": "ordinal", "axis": {"labelOverlap": "parity", "labelAngle": 0}},
+            "y": {"field": "block", "type": "ordinal", "sort": list(blocks), "title": None, "axis": {"labelOverlap": False}},
+            "color": {"field": "s", "type": "quantitative", "scale": {"scheme": "viridis", "domain": [0, 1]}},
+            "tooltip": [{"field": "block"}, {"field": "channel", "type": "quantitative"},
+                        {"field": "s", "type": "quantitative", "format": ".3f"}],
+        },
+    }
+    return Chart(spec, data)
 
 
 def feature_map(u: np.ndarray, title: str = "") -> go.Figure:
@@ -179,44 +214,51 @@ def feature_map(u: np.ndarray, title: str = "") -> go.Figure:
 
 
 def vector_bars(values: np.ndarray, title: str, *, sort: bool = False, reference: np.ndarray | None = None,
-                value_name: str = "value") -> go.Figure:
-    """Bars of a per-channel vector (z or s), optionally sorted, optionally with a reference line."""
-    idx = np.argsort(-values) if sort else np.arange(len(values))
-    x = np.arange(len(idx)) if sort else idx
-    fig = go.Figure(go.Bar(x=x, y=values[idx], customdata=idx, name=value_name, marker_color=PALETTE[0],
-                           hovertemplate=f"channel %{{customdata}}: {value_name} = %{{y:.4f}}<extra></extra>"))
+                value_name: str = "value") -> Chart:
+    """Bars of a per-channel vector (z or s), optionally sorted by value (the tooltip keeps each
+    bar's channel), optionally with a reference line (a class mean)."""
+    idx = np.argsort(-values, kind="stable") if sort else np.arange(len(values))
+    at = np.arange(len(idx), dtype=float)
+    data = pd.DataFrame({"left": at - 0.4, "right": at + 0.4, "centre": at, "channel": idx, "value": values[idx]})
+    axis = "channel (sorted by value)" if sort else "channel"
+    names, colours = [value_name, "class mean"], [PALETTE[0], MEAN_COLOUR]
+    layers = [{"mark": {"type": "bar"},
+               "encoding": {"x": _channels("left", len(idx), axis), "x2": {"field": "right"},
+                            "y": {"field": "value", "type": "quantitative", "title": value_name}, "y2": {"datum": 0},
+                            "color": _colour(value_name, names, colours, legend=reference is not None),
+                            "tooltip": [{"field": "channel", "type": "quantitative"},
+                                        {"field": "value", "type": "quantitative", "format": ".4f", "title": value_name}]}}]
     if reference is not None:
-        fig.add_trace(go.Scatter(x=x, y=reference[idx], mode="lines", name="class mean", line={"color": MEAN_COLOUR}))
-    fig.update_layout(title=title, xaxis_title="channel (sorted by value)" if sort else "channel", yaxis_title=value_name,
-                      height=280, margin={"t": 40, "b": 40}, showlegend=reference is not None)
-    return fig
+        data["reference"] = reference[idx]
+        layers.append({"mark": {"type": "line"},
+                       "encoding": {"x": _channels("centre", len(idx), axis), "y": {"field": "reference", "type": "quantitative"},
+                                    "color": _colour("class mean", names, colours)}})
+    return Chart({"title": title, "height": 280, "layer": layers}, data)
 
 
 def channel_maps(before: np.ndarray, after: np.ndarray, channels: list[int], s: np.ndarray) -> go.Figure:
     """u_c and s_c * u_c for chosen channels, on one colour scale centred at 0 (top row before,
-    bottom after). One heatmap of the maps laid out as tiles with blank gaps: a single trace
-    draws in a fraction of the time of one subplot per map."""
+    bottom after). One heatmap of the maps laid out as tiles with blank gaps, named by its axes'
+    tick labels: a single trace draws in a fraction of the time of one subplot per map."""
     lim = float(max(np.abs(before).max(), np.abs(after).max(), 1e-12))
     n, (h, w) = len(channels), before.shape[1:]
-    gap, row_gap = max(1, w // 8), max(2, h // 3)  # the rows' gap leaves room for the titles
-    mosaic = np.full((2 * h + row_gap, n * (w + gap) - gap), np.nan, dtype=np.float32)
+    gap = max(1, w // 8)
+    mosaic = np.full((2 * h + gap, n * (w + gap) - gap), np.nan, dtype=np.float32)
     where = np.full(mosaic.shape + (3,), -1, dtype=np.int16)  # channel, row, column of each pixel
     yy, xx = np.mgrid[0:h, 0:w]
     for i, c in enumerate(channels):
         for row, maps in ((0, before), (1, after)):
-            top, left = row * (h + row_gap), i * (w + gap)
+            top, left = row * (h + gap), i * (w + gap)
             mosaic[top : top + h, left : left + w] = maps[i]
             where[top : top + h, left : left + w] = np.stack([np.full_like(yy, c), yy, xx], axis=-1)
     fig = go.Figure(go.Heatmap(z=mosaic, zmin=-lim, zmax=lim, colorscale="RdBu_r", customdata=where, hoverongaps=False,
                                colorbar={"title": {"text": "value"}},
                                hovertemplate="channel %{customdata[0]} (%{customdata[1]}, %{customdata[2]}): %{z:.3f}<extra></extra>"))
-    for i, c in enumerate(channels):
-        x = i * (w + gap) + (w - 1) / 2
-        fig.add_annotation(x=x, y=-0.6, text=f"u_{c} (s={s[c]:.2f})", showarrow=False, yanchor="bottom", font={"size": 12})
-        fig.add_annotation(x=x, y=h + row_gap - 0.6, text=f"s_{c} · u_{c}", showarrow=False, yanchor="bottom", font={"size": 12})
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    fig.update_layout(height=430, margin={"t": 30, "b": 10, "l": 10, "r": 10}, plot_bgcolor="white")
+    fig.update_xaxes(side="top", tickvals=[i * (w + gap) + (w - 1) / 2 for i in range(n)], ticks="",
+                     ticktext=[f"channel {c}, s = {s[c]:.2f}" for c in channels], showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(tickvals=[(h - 1) / 2, h + gap + (h - 1) / 2], ticktext=["u_c", "s_c · u_c"], ticks="", showgrid=False,
+                     zeroline=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(height=400, margin={"t": 40, "b": 10, "l": 10, "r": 10}, plot_bgcolor="white")
     return fig
 
 
@@ -358,19 +400,26 @@ def pair_lines(sa: np.ndarray, sb: np.ndarray, labels: tuple[str, str], marked: 
     return fig
 
 
-def band_bars(s: np.ndarray, mean: np.ndarray, std: np.ndarray, title: str = "", name: str = "this picture") -> go.Figure:
+def band_bars(s: np.ndarray, mean: np.ndarray, std: np.ndarray, title: str = "", name: str = "this picture") -> Chart:
     """s of one picture over the channels, beside a class mean with its within-class ±1 std band."""
-    x = np.arange(len(s))
-    fig = go.Figure([
-        go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([mean + std, (mean - std)[::-1]]), fill="toself",
-                   fillcolor="rgba(120,120,120,0.25)", line={"width": 0}, name="class mean ± std (within class)",
-                   hoverinfo="skip"),
-        go.Scatter(x=x, y=mean, mode="lines", name="class mean", line={"color": MEAN_COLOUR}),
-        go.Bar(x=x, y=s, name=label(name), marker_color=PALETTE[0], opacity=0.75),
-    ])
-    fig.update_layout(title=label(title), height=300, xaxis_title="channel", yaxis_title="s", margin={"t": 50, "b": 40},
-                      legend={"orientation": "h", "y": -0.3})
-    return fig
+    at, n = np.arange(len(s), dtype=float), len(s)
+    data = pd.DataFrame({"left": at - 0.4, "right": at + 0.4, "centre": at, "channel": at.astype(int), "s": s,
+                         "mean": mean, "low": mean - std, "high": mean + std})
+    names, colours = [name, "class mean", "class mean ± std (within class)"], [PALETTE[0], MEAN_COLOUR, "#bdbdbd"]
+    layers = [
+        {"mark": {"type": "area", "opacity": 0.6},
+         "encoding": {"x": _channels("centre", n, "channel"), "y": {"field": "low", "type": "quantitative", "title": "s"},
+                      "y2": {"field": "high"}, "color": _colour(names[2], names, colours)}},
+        {"mark": {"type": "bar", "opacity": 0.75},
+         "encoding": {"x": _channels("left", n, "channel"), "x2": {"field": "right"},
+                      "y": {"field": "s", "type": "quantitative", "title": "s"}, "y2": {"datum": 0}, "color": _colour(name, names, colours),
+                      "tooltip": [{"field": "channel", "type": "quantitative"}, {"field": "s", "type": "quantitative", "format": ".4f"},
+                                  {"field": "mean", "type": "quantitative", "format": ".4f", "title": "class mean"}]}},
+        {"mark": {"type": "line"},
+         "encoding": {"x": _channels("centre", n, "channel"), "y": {"field": "mean", "type": "quantitative", "title": "s"},
+                      "color": _colour("class mean", names, colours)}},
+    ]
+    return Chart({"title": title, "height": 300, "layer": layers}, data)
 
 
 def comparison_static(names: list[str], mean_abs: list[float], sa: np.ndarray, sb: np.ndarray, block: str,

@@ -29,3 +29,20 @@ def png(seed: int = 0, size=(64, 48)) -> bytes:
 
 def uploader(at: AppTest, key: str):
     return next(u for u in at.get("file_uploader") if u.key == key)
+
+
+def charts(at: AppTest) -> int:
+    """How many charts the page drew, Plotly and Vega-Lite alike."""
+    return len(at.get("plotly_chart")) + len(at.get("vega_lite_chart"))
+
+
+def vega_data(at: AppTest, title: str):
+    """The data table (pandas) of the Vega-Lite chart whose title starts with ``title``."""
+    import json
+
+    import pyarrow as pa
+
+    for chart in at.get("vega_lite_chart"):
+        if str(json.loads(chart.proto.spec).get("title", "")).startswith(title):
+            return pa.ipc.open_stream(chart.proto.data.data).read_all().to_pandas()
+    raise AssertionError(f"no Vega-Lite chart titled {title!r}")

@@ -7,7 +7,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from app_support import assert_ok, png, run_app, uploader
+from app_support import assert_ok, png, run_app, uploader, vega_data
 from streamlit.testing.v1 import AppTest
 
 PAGES = ["pages/inspect.py", "pages/compare.py", "pages/class_patterns.py", "pages/equations.py", "pages/architecture.py", "pages/ablation.py"]
@@ -50,13 +50,16 @@ def test_inspect_shows_prediction_fingerprint_and_reweighting(app):
     app.selectbox(key="block").set_value("SE_2_1").run()
     _ok(app)
     assert any("z and s in SE_2_1" == h.value for h in app.subheader)
-    unsorted = _bars(app, ["s"])["s"]
+    unsorted = vega_data(app, "excitation s (SE_2_1)")
     app.toggle(key="sort_bars").set_value(True).run()
     _ok(app)
     assert app.query_params["block"] in ("SE_2_1", ["SE_2_1"])
-    ordered = _bars(app, ["s"])["s"]
-    assert len(ordered) == 16 and np.all(np.diff(ordered) <= 0) and not np.all(np.diff(unsorted) <= 0)
-    np.testing.assert_array_equal(np.sort(ordered), np.sort(unsorted))  # the same channels, reordered
+    ordered = vega_data(app, "excitation s (SE_2_1)")
+    assert len(ordered) == 16 and np.all(np.diff(ordered["value"]) <= 0) and not np.all(np.diff(unsorted["value"]) <= 0)
+    # the same channels, reordered, each bar still naming its channel and carrying its class mean
+    by_channel = ordered.set_index("channel").loc[unsorted["channel"]]
+    np.testing.assert_array_equal(by_channel["value"], unsorted["value"])
+    np.testing.assert_array_equal(by_channel["reference"], unsorted["reference"])
 
 
 def test_inspect_uploads(app):

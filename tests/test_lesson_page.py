@@ -5,7 +5,7 @@ presenter view."""
 from __future__ import annotations
 
 import pytest
-from app_support import assert_ok, run_app
+from app_support import assert_ok, charts, run_app
 
 from senet_viz.lesson import STEPS
 
@@ -36,7 +36,7 @@ def _walk(weights: str | None = None, weights_path: str | None = None) -> dict[s
             assert_ok(at)
         verdicts = [e.value for e in [*at.success, *at.warning] if "answer" in e.value or e.value.startswith("Right")]
         seen[step.key] = {"asked": bool(reveal), "verdicts": verdicts, "info": [e.value for e in at.info],
-                          "charts": len(at.get("plotly_chart")), "captions": [c.value for c in at.caption]}
+                          "charts": charts(at), "captions": [c.value for c in at.caption]}
         if i < len(STEPS) - 1:
             at.button(key="lesson_next").click().run()
     assert at.button(key="lesson_next").disabled

@@ -55,18 +55,27 @@ def test_static_export(fmt, magic):
 
 def test_picture_views():
     m = np.random.default_rng(0).uniform(0, 1, (3, 8))
-    assert isinstance(plots.fingerprint(m, ["a", "b", "c"]), go.Figure)
+    m[2, 6:] = np.nan  # a narrower block, padded
+    fp = plots.fingerprint(m, ["a", "b", "c"])
+    assert len(fp.data) == 22 and not fp.data["s"].isna().any()  # the padding is not drawn
+    assert fp.data.query("block == 'b' and channel == 5")["s"].item() == m[1, 5]
+    assert fp.spec["encoding"]["y"]["sort"] == ["a", "b", "c"]  # blocks in network order, not alphabetical
     bars = plots.vector_bars(m[0], "s", sort=True, reference=m[1])
-    assert list(bars.data[0].y) == sorted(m[0], reverse=True)
+    assert list(bars.data["value"]) == sorted(m[0], reverse=True)
+    np.testing.assert_array_equal(m[0][bars.data["channel"]], bars.data["value"])  # each bar names its channel
+    np.testing.assert_array_equal(m[1][bars.data["channel"]], bars.data["reference"])  # the reference follows
+    band = plots.band_bars(m[0], m[1], np.full(8, 0.1))
+    np.testing.assert_allclose(band.data["high"] - band.data["low"], 0.2)
     before = np.arange(32, dtype=float).reshape(2, 4, 4)
     maps = plots.channel_maps(before, before * 0.5, [3, 5], np.linspace(0, 1, 8))
     z, where = np.asarray(maps.data[0].z, dtype=float), np.asarray(maps.data[0].customdata)
     assert len(maps.data) == 1 and maps.data[0].zmax == -maps.data[0].zmin == 31  # one colour scale, centred at 0
     np.testing.assert_array_equal(z[0:4, 0:4], before[0])  # u_3, top left
-    np.testing.assert_array_equal(z[6:10, 5:9], before[1] * 0.5)  # s_5 * u_5, bottom right, after the gaps
-    assert np.isnan(z[4:6]).all() and np.isnan(z[:, 4]).all()
-    assert tuple(where[7, 7]) == (5, 1, 2)  # hover names the channel and the map's own coordinates
-    assert [a.text for a in maps.layout.annotations] == ["u_3 (s=0.43)", "s_3 · u_3", "u_5 (s=0.71)", "s_5 · u_5"]
+    np.testing.assert_array_equal(z[5:9, 5:9], before[1] * 0.5)  # s_5 * u_5, bottom right, after the gaps
+    assert np.isnan(z[4]).all() and np.isnan(z[:, 4]).all()
+    assert tuple(where[6, 7]) == (5, 1, 2)  # hover names the channel and the map's own coordinates
+    assert list(maps.layout.xaxis.ticktext) == ["channel 3, s = 0.43", "channel 5, s = 0.71"]
+    assert list(maps.layout.yaxis.ticktext) == ["u_c", "s_c · u_c"]
     assert isinstance(plots.se_block_diagram(64, 4), go.Figure)
     assert plots.fingerprint_static(np.where(m > 0.9, np.nan, m), ["a", "b", "c"]).startswith(b"\x89PNG")
     assert isinstance(plots.module_diagram("inception"), go.Figure)
