@@ -39,6 +39,8 @@ def draw(figure, where=None, key: str | None = None) -> None:
         where.vega_lite_chart(figure.data, figure.spec, width="stretch", height=figure.spec.get("height", "content"))
     else:
         where.plotly_chart(figure, config=PLOTLY_CONFIG, width="stretch", key=key)
+
+
 CAPTURE_CACHE_ENTRIES = int(os.environ.get("SENET_VIZ_CAPTURE_CACHE", "128"))
 
 

@@ -80,6 +80,17 @@ def _grid(n: int, cols: int = 3) -> tuple[int, int]:
     return (n + cols - 1) // cols, cols
 
 
+def _class_lines(classes: list[str], show_mean: bool) -> tuple[dict, dict]:
+    """Colour and dash of class lines: the palette by class, the mean over all classes dashed."""
+    names = [*classes, "all classes"] if show_mean else list(classes)
+    colours = [PALETTE[j % len(PALETTE)] for j in range(len(classes))] + [MEAN_COLOUR] * show_mean
+    colour = {"field": "class", "type": "nominal", "scale": {"domain": names, "range": colours},
+              "legend": {"orient": "bottom", "title": None, "labelLimit": 0}}
+    dash = {"field": "class", "type": "nominal", "legend": None,
+            "scale": {"domain": names, "range": [[1, 0]] * len(classes) + [[6, 4]] * show_mean}}
+    return colour, dash
+
+
 def excitation_figure(
     stats: ExcitationStats,
     blocks: list[str] | None = None,
@@ -88,53 +99,60 @@ def excitation_figure(
     subset: str = "all",
     n: int = 50,
     show_mean: bool = True,
-) -> go.Figure:
+) -> Chart:
     """The paper's excitation figure: class-mean s per channel index, one panel per block."""
     blocks = blocks or default_blocks(stats.blocks)
     classes = classes if classes is not None else stats.class_names[:4]
-    rows, cols = _grid(len(blocks))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=blocks, vertical_spacing=0.12, horizontal_spacing=0.06)
-    for i, b in enumerate(blocks):
-        r, c = divmod(i, cols)
+    parts = []
+    for b in blocks:
         mean = stats.excitation_mean(b)
         idx = channel_subset(mean.shape[1], subset, n)
-        x = np.arange(len(idx))
-        for j, cls in enumerate(classes):
-            k = stats.class_names.index(cls)
-            fig.add_trace(
-                go.Scatter(x=x, y=mean[k, idx], mode="lines", name=label(cls), legendgroup=label(cls), showlegend=i == 0,
-                           line={"color": PALETTE[j % len(PALETTE)], "width": 1.5},
-                           customdata=idx, hovertemplate=f"{label(cls)}<br>channel %{{customdata}}<br>s = %{{y:.3f}}<extra>{b}</extra>"),
-                row=r + 1, col=c + 1,
-            )
+        lines = [(cls, mean[stats.class_names.index(cls), idx]) for cls in classes]
         if show_mean:
-            fig.add_trace(
-                go.Scatter(x=x, y=stats.overall_mean(b)[idx], mode="lines", name="all classes", legendgroup="all",
-                           showlegend=i == 0, line={"color": MEAN_COLOUR, "width": 2, "dash": "dash"},
-                           customdata=idx, hovertemplate=f"all classes<br>channel %{{customdata}}<br>s = %{{y:.3f}}<extra>{b}</extra>"),
-                row=r + 1, col=c + 1,
-            )
-        fig.update_yaxes(range=[0, 1.02], row=r + 1, col=c + 1)
-    fig.update_xaxes(title_text="channel index")
-    fig.update_yaxes(title_text="activation", col=1)
-    fig.update_layout(height=300 * rows + 80, margin={"t": 60, "l": 50, "r": 20, "b": 40}, legend={"orientation": "h", "y": -0.08})
-    return fig
+            lines.append(("all classes", stats.overall_mean(b)[idx]))
+        for cls, values in lines:
+            parts.append(pd.DataFrame({"block": b, "class": cls, "index": np.arange(len(idx)), "channel": idx, "s": values}))
+    data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["block", "class", "index", "channel", "s"])
+    colour, dash = _class_lines(classes, show_mean)
+    cols = min(3, max(1, len(blocks)))
+    spec = {
+        "facet": {"field": "block", "type": "ordinal", "sort": list(blocks), "title": None, "header": {"labelFontSize": 13}},
+        "columns": cols,
+        "spec": {
+            "width": 1000 // cols - 70, "height": 230,
+            "mark": {"type": "line", "strokeWidth": 1.5},
+            "encoding": {
+                "x": {"field": "index", "type": "quantitative", "title": "channel index", "scale": {"nice": False}},
+                "y": {"field": "s", "type": "quantitative", "title": "activation", "scale": {"domain": [0, 1]}},
+                "color": colour, "strokeDash": dash,
+                "tooltip": [{"field": "class"}, {"field": "block"}, {"field": "channel", "type": "quantitative"},
+                            {"field": "s", "type": "quantitative", "format": ".3f"}],
+            },
+        },
+        "resolve": {"scale": {"x": "independent"}},  # each block its own channels
+    }
+    return Chart(spec, data)
 
 
-def class_band(stats: ExcitationStats, block: str, cls: str, *, subset: str = "all", n: int = 50) -> go.Figure:
+def class_band(stats: ExcitationStats, block: str, cls: str, *, subset: str = "all", n: int = 50) -> Chart:
     """Mean and one standard deviation of s over the pictures of one class."""
     k = stats.class_names.index(cls)
     mean, std = stats.excitation_mean(block)[k], stats.excitation_std(block)[k]
     idx = channel_subset(len(mean), subset, n)
-    x = np.arange(len(idx))
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[mean[idx] + std[idx], (mean[idx] - std[idx])[::-1]],
-                             fill="toself", fillcolor="rgba(0,114,178,0.25)", line={"width": 0}, name="± 1 std", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=mean[idx], mode="lines", name=f"{label(cls)} mean", line={"color": PALETTE[0]}, customdata=idx,
-                             hovertemplate="channel %{customdata}<br>s = %{y:.3f}<extra></extra>"))
-    fig.update_layout(title=f"{block}: {label(cls)} ({int(stats.count[k])} pictures)", xaxis_title="channel index",
-                      yaxis_title="activation", yaxis_range=[0, 1.02], height=340, margin={"t": 50, "b": 40})
-    return fig
+    data = pd.DataFrame({"index": np.arange(len(idx)), "channel": idx, "mean": mean[idx], "low": mean[idx] - std[idx],
+                         "high": mean[idx] + std[idx]})
+    names, colours = [f"{cls} mean", "± 1 std"], [PALETTE[0], "#9ecae1"]
+    x = {"field": "index", "type": "quantitative", "title": "channel index"}
+    layers = [
+        {"mark": {"type": "area", "opacity": 0.6},
+         "encoding": {"x": x, "y": {"field": "low", "type": "quantitative", "title": "activation", "scale": {"domain": [0, 1]}},
+                      "y2": {"field": "high"}, "color": _colour("± 1 std", names, colours)}},
+        {"mark": {"type": "line"},
+         "encoding": {"x": x, "y": {"field": "mean", "type": "quantitative", "title": "activation"},
+                      "color": _colour(f"{cls} mean", names, colours),
+                      "tooltip": [{"field": "channel", "type": "quantitative"}, {"field": "mean", "type": "quantitative", "format": ".3f", "title": "s"}]}},
+    ]
+    return Chart({"title": f"{block}: {cls} ({int(stats.count[k])} pictures)", "height": 340, "layer": layers}, data)
 
 
 def depth_profile(stats: ExcitationStats) -> go.Figure:
@@ -158,29 +176,37 @@ def depth_profile(stats: ExcitationStats) -> go.Figure:
     return fig
 
 
-def similarity_heatmap(stats: ExcitationStats, block: str) -> go.Figure:
+def similarity_heatmap(stats: ExcitationStats, block: str) -> Chart:
+    """Correlation between the classes' mean excitation vectors, class by class."""
     sim = stats.similarity(block)
-    fig = go.Figure(go.Heatmap(z=sim, x=[label(c) for c in stats.class_names], y=[label(c) for c in stats.class_names], zmin=-1, zmax=1, colorscale="RdBu_r",
-                               colorbar={"title": "r"}, hovertemplate="%{y} vs %{x}: %{z:.3f}<extra></extra>"))
-    fig.update_layout(title=f"{block}: correlation of class-mean excitation", height=460, yaxis_autorange="reversed",
-                      margin={"t": 50, "b": 40})
-    return fig
+    names = list(stats.class_names)
+    rows, cols = np.indices(sim.shape)
+    data = pd.DataFrame({"row": np.asarray(names, dtype=object)[rows.ravel()], "column": np.asarray(names, dtype=object)[cols.ravel()],
+                         "r": sim.ravel()})
+    axis = {"type": "ordinal", "sort": names, "title": None, "axis": {"labelOverlap": "parity"}}
+    spec = {"title": f"{block}: correlation of class-mean excitation", "height": 460, "mark": {"type": "rect"},
+            "encoding": {"x": {"field": "column", **axis}, "y": {"field": "row", **axis},
+                         "color": {"field": "r", "type": "quantitative", "scale": {"scheme": "redblue", "domain": [-1, 1], "reverse": True}},
+                         "tooltip": [{"field": "row", "title": "class"}, {"field": "column", "title": "against"},
+                                     {"field": "r", "type": "quantitative", "format": ".3f"}]}}
+    return Chart(spec, data)
 
 
-def distribution(stats: ExcitationStats, block: str, classes: list[str] | None = None) -> go.Figure:
+def distribution(stats: ExcitationStats, block: str, classes: list[str] | None = None) -> Chart:
     """The distribution of s per class, over all pictures and channels (normalised histograms)."""
     classes = classes if classes is not None else stats.class_names[:4]
     edges = np.linspace(0, 1, stats.bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
-    fig = go.Figure()
-    for j, cls in enumerate(classes):
-        h = stats.hist[block][stats.class_names.index(cls)].astype(float)
-        fig.add_trace(go.Scatter(x=centres, y=h / max(1.0, h.sum()), mode="lines", name=label(cls), line={"shape": "hvh", "color": PALETTE[j % len(PALETTE)]}))
-    h = stats.hist[block].sum(0).astype(float)
-    fig.add_trace(go.Scatter(x=centres, y=h / max(1.0, h.sum()), mode="lines", name="all classes",
-                             line={"shape": "hvh", "color": MEAN_COLOUR, "dash": "dash"}))
-    fig.update_layout(title=f"{block}: distribution of s", xaxis_title="s", yaxis_title="share", height=340, margin={"t": 50, "b": 40})
-    return fig
+    hists = [(cls, stats.hist[block][stats.class_names.index(cls)]) for cls in classes] + [("all classes", stats.hist[block].sum(0))]
+    data = pd.concat([pd.DataFrame({"class": cls, "s": centres, "share": h.astype(float) / max(1.0, float(h.sum()))})
+                      for cls, h in hists], ignore_index=True)
+    colour, dash = _class_lines(classes, True)
+    spec = {"title": f"{block}: distribution of s", "height": 340, "mark": {"type": "line", "interpolate": "step"},
+            "encoding": {"x": {"field": "s", "type": "quantitative", "scale": {"domain": [0, 1]}},
+                         "y": {"field": "share", "type": "quantitative"}, "color": colour, "strokeDash": dash,
+                         "tooltip": [{"field": "class"}, {"field": "s", "type": "quantitative", "format": ".3f"},
+                                     {"field": "share", "type": "quantitative", "format": ".1%"}]}}
+    return Chart(spec, data)
 
 
 def fingerprint(matrix: np.ndarray, blocks: list[str]) -> Chart:

@@ -7,7 +7,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from app_support import assert_ok, png, run_app, uploader, vega_data
+from app_support import assert_ok, charts, png, run_app, uploader, vega_data
 from streamlit.testing.v1 import AppTest
 
 PAGES = ["pages/inspect.py", "pages/compare.py", "pages/class_patterns.py", "pages/equations.py", "pages/architecture.py", "pages/ablation.py"]
@@ -37,7 +37,7 @@ def test_home(app):
 def test_every_page_renders(app, page):
     app.switch_page(page).run()
     _ok(app)
-    assert app.title and len(app.get("plotly_chart")) + len(app.get("latex")) >= 1, [e.type for e in app.main]
+    assert app.title and charts(app) + len(app.get("latex")) >= 1, [e.type for e in app.main]
 
 
 def test_inspect_shows_prediction_fingerprint_and_reweighting(app):
@@ -189,7 +189,7 @@ def test_class_patterns_from_an_uploaded_zip(app):
                 zf.writestr(f"mine/{cls}/{i}.png", _png(10 * k + i, (32, 32)))
     _uploader(app, "stats_zip").upload("mine.zip", buf.getvalue(), "application/zip").run()
     _ok(app)
-    assert len(app.get("plotly_chart")) >= 5
+    assert charts(app) >= 5
 
 
 def test_a_hostile_zip_is_one_error_line(app):

@@ -38,13 +38,20 @@ def test_figures_build_for_any_number_of_classes(k):
     st = _stats(k)
     classes = st.class_names[: min(k, 4)]
     fig = plots.excitation_figure(st, classes=classes, subset="sample", n=20)
-    assert isinstance(fig, go.Figure)
-    assert len(fig.data) == len(plots.default_blocks(st.blocks)) * (len(classes) + 1)
-    assert isinstance(plots.class_band(st, "SE_3_1", classes[0]), go.Figure)
+    blocks = plots.default_blocks(st.blocks)
+    lines = fig.data.groupby(["block", "class"]).size()
+    assert len(lines) == len(blocks) * (len(classes) + 1)  # every class and the mean in every block
+    assert all(count == min(20, BLOCKS[block]) for (block, _), count in lines.items())  # 20 channels sampled where there are more
+    one = fig.data.query(f"block == '{blocks[-1]}' and `class` == '{classes[0]}'")
+    np.testing.assert_array_equal(one["s"], st.excitation_mean(blocks[-1])[0, one["channel"]])
+    band = plots.class_band(st, "SE_3_1", classes[0])
+    np.testing.assert_allclose(band.data["high"] - band.data["low"], 2 * st.excitation_std("SE_3_1")[0], rtol=1e-6)
     assert len(plots.depth_profile(st).data) == 5
     heat = plots.similarity_heatmap(st, "SE_4_2")
-    assert np.asarray(heat.data[0].z).shape == (k, k)
-    assert len(plots.distribution(st, "SE_2_1", classes).data) == len(classes) + 1
+    assert len(heat.data) == k * k and heat.data["r"].to_numpy().reshape(k, k).tolist() == st.similarity("SE_4_2").tolist()
+    dist = plots.distribution(st, "SE_2_1", classes)
+    assert dist.data.groupby("class")["share"].sum().round(6).isin([0.0, 1.0]).all()  # each a share of its pictures
+    assert set(dist.data["class"]) == {*classes, "all classes"}
 
 
 @pytest.mark.parametrize("fmt,magic", [("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF")])
