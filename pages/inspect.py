@@ -157,4 +157,4 @@ if files and len(files) > 1:
     else:
         st.download_button(f"z and s of all {len(files)} uploaded pictures (CSV, one row per picture, block and channel)",
                            data_all, file_name="excitation-batch.csv", mime="text/csv", on_click="ignore")
-st.caption("Each chart's camera button saves it as PNG.")
+st.caption("The channel maps' camera button saves them as PNG; z and s of every block are in the files above.")
