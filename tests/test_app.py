@@ -224,3 +224,12 @@ def test_user_text_is_never_markup():
     assert plain("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert\\(1\\)\\>"
     assert plain("[click](http://evil)") == "\\[click\\]\\(http\\:\\/\\/evil\\)".replace("\\/", "/")
     assert plain(":red[big] $x$") == "\\:red\\[big\\] \\$x\\$"
+
+
+def test_inspect_asks_for_the_camera_only_when_it_is_turned_on(app):
+    app.switch_page("pages/inspect.py").run()
+    _ok(app)
+    assert not app.get("camera_input")  # drawn, it would ask every browser for its camera
+    app.toggle(key="camera_on").set_value(True).run()
+    _ok(app)
+    assert len(app.get("camera_input")) == 1
