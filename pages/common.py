@@ -36,7 +36,10 @@ def draw(figure, where=None, key: str | None = None) -> None:
     Plotly charts of the same figure."""
     where = where or st
     if isinstance(figure, plots.Chart):
-        where.vega_lite_chart(figure.data, figure.spec, width="stretch", height=figure.spec.get("height", "content"))
+        # Canvas rather than SVG (Streamlit's choice below 2,000 marks): no DOM node per bar or cell
+        # for the browser to restyle when a new picture's data replaces the old.
+        spec = {**figure.spec, "usermeta": {"embedOptions": {"renderer": "canvas"}}}
+        where.vega_lite_chart(figure.data, spec, width="stretch", height=figure.spec.get("height", "content"))
     else:
         where.plotly_chart(figure, config=PLOTLY_CONFIG, width="stretch", key=key)
 

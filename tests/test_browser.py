@@ -63,8 +63,8 @@ def test_upload_on_inspect_shows_a_prediction(browser_page, tmp_path):
         page.wait_for_selector("text=upload.png", timeout=60_000)
         wait_rendered(page)
         page.wait_for_selector("text=Prediction (top 5)", timeout=60_000)
-        # the fingerprint, z and s (Vega-Lite, drawn as SVG) and the channel maps (Plotly)
-        page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stVegaLiteChart'] svg.marks\").length >= 3", timeout=60_000)
+        # the fingerprint, z and s (Vega-Lite canvases) and the channel maps (Plotly)
+        page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stVegaLiteChart'] canvas\").length >= 3", timeout=60_000)
         assert page.locator(".js-plotly-plot").count() >= 1
         caption = page.locator("[data-testid='stImageCaption'], [data-testid='stCaptionContainer']").all_inner_texts()
         assert any("upload.png" in c for c in caption), caption
