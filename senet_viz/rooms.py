@@ -76,14 +76,22 @@ def _check_answer(step: int, choice: int) -> None:
         raise RoomError("that answer does not belong to this lesson")
 
 
-def _missing(code: str) -> RoomError:
-    return RoomError(f"there is no room {code}: the code is mistyped, or the room expired (rooms close "
-                     f"{TTL / 3600:g} hours after the lecturer's last step)")
+def duration(seconds: float) -> str:
+    """A room's lifetime as people say it: '4 hours', '1 hour', '30 minutes', '45 seconds'."""
+    if seconds >= 3600 and seconds % 1800 == 0:
+        return "1 hour" if seconds == 3600 else f"{seconds / 3600:g} hours"
+    if seconds >= 60:
+        return "1 minute" if round(seconds / 60) == 1 else f"{round(seconds / 60)} minutes"
+    return f"{round(seconds)} seconds"
 
 
 class RoomStore(ABC):
     def __init__(self, ttl: float = TTL, max_rooms: int = MAX_ROOMS, max_answers: int = MAX_ANSWERS) -> None:
         self.ttl, self.max_rooms, self.max_answers = ttl, max_rooms, max_answers
+
+    def _missing(self, code: str) -> RoomError:
+        return RoomError(f"there is no room {code}: the code is mistyped, or the room expired (rooms close "
+                         f"{duration(self.ttl)} after the lecturer's last step)")
 
     def create(self, place: Place) -> tuple[str, str]:
         """A new room at ``place``: (code, lecturer key). The key is shown to the lecturer only."""
@@ -196,7 +204,7 @@ class MemoryRooms(RoomStore):
         self._purge()
         entry = self._rooms.get(code)
         if entry is None:
-            raise _missing(code)
+            raise self._missing(code)
         return entry
 
     def _create(self, code: str, digest: str, place: Place) -> bool:
@@ -323,19 +331,19 @@ class RedisRooms(RoomStore):
         with self._redis.pipeline(transaction=True) as p:
             fields, steps = p.hgetall(room).smembers(revealed).execute()
         if not fields:
-            raise _missing(code)
+            raise self._missing(code)
         place = Place(int(fields["step"]), fields["picture"] or None, fields["other"] or None, fields["block"] or None)
         return Room(code, place, int(fields["version"]), frozenset(int(s) for s in steps))
 
     def _digest_of(self, code: str) -> str:
         digest = self._redis.hget(self._keys(code)[1], "digest")
         if digest is None:
-            raise _missing(code)
+            raise self._missing(code)
         return digest
 
     def _touch(self, code: str, *args) -> None:
         if not self._scripts["touch"](keys=self._keys(code), args=[self._now(), self._ttl_ms(), *args, code]):
-            raise _missing(code)
+            raise self._missing(code)
 
     def _move(self, code: str, place: Place) -> None:
         self._touch(code, "move", place.step, place.picture or "", place.other or "", place.block or "")
@@ -348,7 +356,7 @@ class RedisRooms(RoomStore):
         done = self._scripts["answer"](keys=[room, revealed, answers],
                                        args=[f"{step}:{session}", choice, self.max_answers, step])
         if done == -1:
-            raise _missing(code)
+            raise self._missing(code)
         if done == -2:
             raise RoomError("the answer to this step is already revealed")
         if done == 0:

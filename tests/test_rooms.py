@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from senet_viz.rooms import MemoryRooms, Place, RedisRooms, RoomError, normalise, store_from_environment
+from senet_viz.rooms import MemoryRooms, Place, RedisRooms, RoomError, duration, normalise, store_from_environment
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +55,14 @@ def test_a_malformed_code_is_one_line(typed):
 def test_an_unknown_code_says_mistyped_or_expired(make):
     with pytest.raises(RoomError, match="mistyped, or the room expired"):
         make().get("ABCDEF")
+    with pytest.raises(RoomError, match=r"rooms close 2 minutes after the lecturer's last step\)$"):
+        make(ttl=120).get("ABCDEF")  # the store's own lifetime, as people say it
+
+
+@pytest.mark.parametrize("seconds,said", [(4 * 3600, "4 hours"), (3600, "1 hour"), (5400, "1.5 hours"), (1800, "30 minutes"),
+                                          (60, "1 minute"), (45, "45 seconds")])
+def test_a_room_lifetime_reads_as_people_say_it(seconds, said):
+    assert duration(seconds) == said
 
 
 def test_only_the_lecturer_key_moves_and_reveals(make):
