@@ -203,7 +203,9 @@ def counts_chart(question, counts: dict[int, int]) -> go.Figure:
     fig = go.Figure(go.Bar(x=question.choices, y=[counts.get(i, 0) for i in range(len(question.choices))],
                            marker_color=colours, text=[counts.get(i, 0) for i in range(len(question.choices))],
                            textposition="outside"))
-    fig.update_layout(height=260, margin={"t": 30, "b": 30}, yaxis_title="answers", yaxis_range=[0, max(1, *counts.values()) * 1.25],
+    # choices such as "0.2098" stay names on the axis, not positions on a number line
+    fig.update_xaxes(type="category")
+    fig.update_layout(height=260, margin={"t": 30, "b": 30}, yaxis_title="answers", yaxis_range=[0, max([1, *counts.values()]) * 1.25],
                       title=f"The class: {total} answer{'s' if total != 1 else ''} (the measured answer in green)")
     return fig
 

@@ -3,6 +3,8 @@ process (the in-process store is shared by every session, as on a real server)."
 
 from __future__ import annotations
 
+import json
+
 from app_support import assert_ok, run_app
 from streamlit.testing.v1 import AppTest
 
@@ -71,8 +73,8 @@ def test_answers_are_counted_and_revealed_by_the_lecturer_only():
         s.run()
         assert_ok(s)
         assert len([*s.success, *s.warning]) == 1  # each sees the measured answer against their own choice
-        charts = [c for c in s.get("plotly_chart") if "The class: 3 answers" in c.proto.spec]
-        assert len(charts) == 1
+        charts = [json.loads(c.proto.spec) for c in s.get("plotly_chart") if "The class: 3 answers" in c.proto.spec]
+        assert len(charts) == 1 and charts[0]["layout"]["xaxis"]["type"] == "category"  # numbers as choices stay names
     # after the reveal an answer is refused in one line, and the count stays
     radio = next(r for r in students[0].radio if r.key.startswith("lesson_choice"))
     assert radio.disabled
@@ -109,3 +111,13 @@ def test_a_room_that_closes_while_followed_says_so_once():
     assert "room" not in student.session_state and not student.button(key="lesson_next").disabled
     student.run()
     assert not student.error  # said once
+
+
+def test_a_reveal_before_any_answer_shows_an_empty_count():
+    lecturer, code, _key = _lecturer()
+    student = _lesson(room=code)
+    next(b for b in lecturer.button if b.key.startswith("lesson_reveal")).click().run()
+    assert_ok(lecturer)
+    student.run()
+    assert_ok(student)
+    assert any("The class: 0 answers" in c.proto.spec for c in student.get("plotly_chart"))
