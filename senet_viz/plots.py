@@ -24,9 +24,10 @@ MEAN_COLOUR = "#222222"
 
 @dataclass(frozen=True)
 class Chart:
-    """A Vega-Lite chart: its spec without data, and the data as a table. Drawn apart, a chart
-    whose spec is unchanged from the last run only has its data replaced in the browser, where a
-    Plotly figure would be built anew: the per-picture views redraw in a few milliseconds."""
+    """A Vega-Lite chart: its spec without data, and the data as a table. Sent apart, a chart whose
+    spec is unchanged from the last run only has its data replaced in the browser, where a Plotly
+    figure is built anew (Streamlit keys a Plotly chart by its figure). Titles and labels are
+    drawn as plain text: no markup in class or file names is interpreted."""
 
     spec: dict
     data: pd.DataFrame
