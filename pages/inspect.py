@@ -49,7 +49,7 @@ with upload_tab:
         common.use_gallery_picture(choice)
 with camera_tab:
     # Drawn only when asked for: a camera widget asks the browser for the camera as soon as it is on
-    # the page (every student's screen) and takes ~70 ms of the browser's time on every redraw.
+    # the page (every student's screen) and took 30-60 ms of the browser's main thread on every redraw.
     shot = st.camera_input("Take a picture", key="camera") if st.toggle("Turn the camera on", key="camera_on") else None
     if shot is not None:
         common.set_picture("camera", shot.getvalue(), source="camera")

@@ -33,10 +33,13 @@ class Chart:
     data: pd.DataFrame
 
 
+# Vega-Lite legends: below the chart, untitled, names never cut short.
+_LEGEND = {"orient": "bottom", "title": None, "labelLimit": 0}
+
+
 def _colour(name: str, names: list[str], colours: list[str], legend: bool = True) -> dict:
     """A layer's colour: its name on a scale shared by the layers, which makes the legend."""
-    return {"datum": name, "scale": {"domain": names, "range": colours},
-            "legend": {"orient": "bottom", "title": None, "labelLimit": 0} if legend else None}
+    return {"datum": name, "scale": {"domain": names, "range": colours}, "legend": _LEGEND if legend else None}
 
 
 def _channels(field: str, n: int, title: str) -> dict:
@@ -83,12 +86,12 @@ def _grid(n: int, cols: int = 3) -> tuple[int, int]:
 
 def _class_lines(classes: list[str], show_mean: bool) -> tuple[dict, dict]:
     """Colour and dash of class lines: the palette by class, the mean over all classes dashed."""
-    names = [*classes, "all classes"] if show_mean else list(classes)
-    colours = [PALETTE[j % len(PALETTE)] for j in range(len(classes))] + [MEAN_COLOUR] * show_mean
-    colour = {"field": "class", "type": "nominal", "scale": {"domain": names, "range": colours},
-              "legend": {"orient": "bottom", "title": None, "labelLimit": 0}}
-    dash = {"field": "class", "type": "nominal", "legend": None,
-            "scale": {"domain": names, "range": [[1, 0]] * len(classes) + [[6, 4]] * show_mean}}
+    names, colours = list(classes), [PALETTE[j % len(PALETTE)] for j in range(len(classes))]
+    dashes = [[1, 0]] * len(classes)
+    if show_mean:
+        names, colours, dashes = [*names, "all classes"], [*colours, MEAN_COLOUR], [*dashes, [6, 4]]
+    colour = {"field": "class", "type": "nominal", "scale": {"domain": names, "range": colours}, "legend": _LEGEND}
+    dash = {"field": "class", "type": "nominal", "legend": None, "scale": {"domain": names, "range": dashes}}
     return colour, dash
 
 
