@@ -85,8 +85,8 @@ class _Hooks:
                 self.observed.append(b.module)
                 continue
             self.handles += [
-                getattr(b.module, b.adapter.fc1).register_forward_pre_hook(_squeeze_hook(b.name)),
-                getattr(b.module, b.adapter.gate).register_forward_hook(_gate_hook(b.name)),
+                b.part("fc1").register_forward_pre_hook(_squeeze_hook(b.name)),
+                b.part("gate").register_forward_hook(_gate_hook(b.name)),
             ]
 
     def add_maps(self) -> None:

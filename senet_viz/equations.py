@@ -58,7 +58,7 @@ def _matrix(layer: nn.Module) -> tuple[np.ndarray, np.ndarray]:
 
 def _squeeze(block: BlockInfo, u: torch.Tensor) -> tuple[str, torch.Tensor]:
     module = block.module
-    if getattr(module, "squeeze_op", "avg") == "max":
+    if block.adapter.squeeze == "max" or getattr(module, "squeeze_op", "avg") == "max":
         return "max over H x W", u.amax(dim=(1, 2))
     if getattr(module, "add_maxpool", False):
         return "0.5 mean + 0.5 max over H x W", 0.5 * u.mean(dim=(1, 2)) + 0.5 * u.amax(dim=(1, 2))
@@ -92,18 +92,17 @@ def walkthrough(model: LoadedModel, image, block_name: str, *, channels: list[in
         cap = capture(model, image, maps=[block_name])
     u64 = torch.from_numpy(cap.inputs[block_name][0]).double()
     out = cap.outputs[block_name][0]
-    a = block.adapter
     squeeze_name, z_t = _squeeze(block, u64)
     z = z_t.numpy()
-    w1, b1 = _matrix(getattr(block.module, a.fc1))
+    w1, b1 = _matrix(block.part("fc1"))
     fc1_out = w1 @ z + b1
-    bn = getattr(block.module, a.bn) if a.bn else None
+    bn = block.part("bn")
     after_bn = _batchnorm(bn, fc1_out) if isinstance(bn, nn.modules.batchnorm._BatchNorm) else fc1_out
-    delta = getattr(block.module, a.act)
+    delta = block.part("act")
     hidden = _apply(delta, after_bn)
-    w2, b2 = _matrix(getattr(block.module, a.fc2))
+    w2, b2 = _matrix(block.part("fc2"))
     pre_gate = w2 @ hidden + b2
-    gate = getattr(block.module, a.gate)
+    gate = block.part("gate")
     s = _apply(gate, pre_gate)
     scaled = u64.numpy() * s[:, None, None]
     if channels is None:

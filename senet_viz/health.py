@@ -75,9 +75,7 @@ def hidden_tensor(block: BlockInfo, z: torch.Tensor) -> torch.Tensor:
     """delta(W1 z + b1) for every picture (after the BatchNorm where the block has one), (N, C/r),
     on z's device. Computed with the block's own layers, so it is what the network computed
     between fc1 and fc2."""
-    module = block.module
-    fc1, act = getattr(module, block.adapter.fc1), getattr(module, block.adapter.act)
-    bn = getattr(module, block.adapter.bn) if block.adapter.bn else None
+    fc1, act, bn = block.part("fc1"), block.part("act"), block.part("bn")
     weight = next(fc1.parameters())
     x = z.to(weight.device, weight.dtype)
     with torch.inference_mode():

@@ -81,6 +81,27 @@ def mobilenet():
     return load_model("mobilenet_v3_large", weights="random", device=DEVICE)
 
 
+def _handwritten(builder: str):
+    from senet_viz.models import load_model
+
+    return load_model(f"handwritten_se:{builder}", weights="random", device=DEVICE)
+
+
+@pytest.fixture(scope="session")
+def handwritten_selayer():
+    return _handwritten("build_selayer")
+
+
+@pytest.fixture(scope="session")
+def handwritten_semodule():
+    return _handwritten("build_semodule")
+
+
+@pytest.fixture(scope="session")
+def handwritten_squeeze_excite():
+    return _handwritten("build_squeeze_excite")
+
+
 def make_image_folder(root: Path, classes=("cat", "dog"), per_class: int = 3, size=(32, 32)) -> Path:
     for k, name in enumerate(classes):
         (root / name).mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import threading
 
 import numpy as np
@@ -12,7 +13,9 @@ from conftest import random_picture
 
 from senet_viz.capture import capture, uninstall
 
-MODELS = ["se20", "seresnet50", "legacy_seresnet50", "mobilenet"]
+MODELS = ["se20", "seresnet50", "legacy_seresnet50", "mobilenet",
+          # hand-written SE-ResNets, their blocks recognised by what they do (tests/handwritten_se.py)
+          "handwritten_selayer", "handwritten_semodule", "handwritten_squeeze_excite"]
 
 
 def _layer(x: torch.Tensor, layer: torch.nn.Module) -> torch.Tensor:
@@ -52,12 +55,11 @@ def test_squeeze_excitation_and_scale_are_exact_on_every_block(fixture, request)
         assert z.shape == s.shape == (3, b.channels)
         np.testing.assert_allclose(z, u.mean(dim=(2, 3)).numpy(), rtol=1e-5, atol=1e-6)
         # s from the block's own weights: fc1 -> (bn) -> delta -> fc2 -> gate
-        a = b.adapter
-        h = _layer(torch.from_numpy(z), getattr(b.module, a.fc1))
-        if a.bn:
-            h = copy.deepcopy(getattr(b.module, a.bn)).cpu().double()(h[:, :, None, None])[:, :, 0, 0]
-        h = copy.deepcopy(getattr(b.module, a.act)).cpu()(h.clone())
-        s_ref = copy.deepcopy(getattr(b.module, a.gate)).cpu()(_layer(h, getattr(b.module, a.fc2)))
+        h = _layer(torch.from_numpy(z), b.part("fc1"))
+        if b.part("bn") is not None:
+            h = copy.deepcopy(b.part("bn")).cpu().double()(h[:, :, None, None])[:, :, 0, 0]
+        h = copy.deepcopy(b.part("act")).cpu()(h.clone())
+        s_ref = copy.deepcopy(b.part("gate")).cpu()(_layer(h, b.part("fc2")))
         # float32 network against a float64 recomputation: rounding only, far below any mix-up
         np.testing.assert_allclose(s, s_ref.numpy(), rtol=1e-4, atol=1e-5)
         # the block's output is U * s with the s the network multiplied by
@@ -122,7 +124,7 @@ def test_a_failing_forward_leaves_no_active_capture(se20):
     assert len(cap) == 1 and all(v.shape[0] == 1 for v in cap.excitation.values())
 
 
-@pytest.mark.parametrize("fixture", ["se20", "seresnet50"])
+@pytest.mark.parametrize("fixture", ["se20", "seresnet50", "handwritten_selayer"])
 def test_sixteen_threads_on_one_model_give_the_sequential_results(fixture, request):
     model = request.getfixturevalue(fixture)
     size = (40, 40) if fixture == "se20" else (96, 96)
@@ -213,7 +215,7 @@ class _DeviceOutOfMemory(torch.nn.Module):
 def test_out_of_memory_on_a_gpu_falls_back_to_a_cpu_copy(monkeypatch):
     import dataclasses
 
-    from senet_viz import capture as capture_module
+    capture_module = importlib.import_module("senet_viz.capture")  # the module; senet_viz.capture is the function
     from senet_viz.models import load_model
 
     model = load_model("se_resnet20_cifar10", weights="random", device="cpu")
@@ -244,7 +246,7 @@ def test_out_of_memory_on_a_gpu_falls_back_to_a_cpu_copy(monkeypatch):
 
 
 def test_maps_are_bounded_by_a_memory_budget(se20, monkeypatch):
-    from senet_viz import capture as capture_module
+    capture_module = importlib.import_module("senet_viz.capture")  # the module; senet_viz.capture is the function
     from senet_viz.errors import SenetVizError
 
     monkeypatch.setattr(capture_module, "MAPS_BUDGET", 100_000)

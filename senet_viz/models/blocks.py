@@ -1,4 +1,5 @@
-"""SE-block discovery: adapters by module type and the paper's SE_<stage>_<block> names.
+"""SE-block discovery: adapters by module type, hand-written forms recognised by what they do
+(``recognise``), and the paper's SE_<stage>_<block> names.
 
 An adapter says, for one SE module type, which sub-module receives z (its forward input is
 the squeeze descriptor), which sub-module outputs s (the gate), and the layers of Eq. 3
@@ -18,18 +19,43 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .recognise import recognise
 from .se_block import SEBlock
 
 
 @dataclass(frozen=True)
 class Adapter:
-    """Attribute names of one SE module type's parts; ``bn`` may be None."""
+    """Where one SE module type keeps its parts: sub-module paths relative to the SE module
+    (``"fc1"``, or ``"fc.0"`` inside an ``nn.Sequential``); ``bn`` may be None. ``squeeze`` is
+    "avg" or "max" where the form was recognised by its behaviour, None where the module says."""
 
     fc1: str
     act: str
     fc2: str
     gate: str
     bn: str | None = None
+    squeeze: str | None = None
+
+    def part(self, module: nn.Module, role: str) -> nn.Module | None:
+        """The sub-module playing ``role`` (fc1, act, fc2, gate, bn) in ``module``."""
+        path = getattr(self, role)
+        return None if path is None else module.get_submodule(path)
+
+
+def register_se_module(module_type: type[nn.Module], *, fc1: str, act: str, fc2: str, gate: str,
+                       bn: str | None = None) -> None:
+    """Make ``module_type`` an SE block to discovery, capture and the equations.
+
+    Its forward must take U and return s * U, with s computed as ``gate(fc2(act([bn](fc1(z)))))``
+    from z, the squeeze of U: ``fc1`` receives z (its forward input is recorded as z) and ``gate``
+    outputs s (recorded as s). Each part is a sub-module path relative to the SE module, e.g.::
+
+        senet_viz.register_se_module(MySE, fc1="down", act="relu", fc2="up", gate="sigmoid")
+        senet_viz.register_se_module(MySE, fc1="fc.0", act="fc.1", fc2="fc.2", gate="fc.3")
+    """
+    if not (isinstance(module_type, type) and issubclass(module_type, nn.Module)):
+        raise TypeError(f"register_se_module needs an nn.Module subclass, not {module_type!r}")
+    ADAPTERS[module_type] = Adapter(fc1, act, fc2, gate, bn=bn)
 
 
 def _adapters() -> dict[type, Adapter]:
@@ -78,9 +104,13 @@ class BlockInfo:
     def reduction(self) -> float:
         return self.channels / self.hidden
 
+    def part(self, role: str) -> nn.Module | None:
+        """The block's fc1, act, fc2, gate or bn (None where it has no BatchNorm)."""
+        return self.adapter.part(self.module, role)
+
     @property
     def gate_name(self) -> str:
-        return type(getattr(self.module, self.adapter.gate)).__name__
+        return type(self.part("gate")).__name__
 
 
 def _width(layer: nn.Module) -> tuple[int, int]:
@@ -99,6 +129,8 @@ def discover(net: nn.Module, input_size: tuple[int, int, int], device: torch.dev
     """
     found = [(path, m, adapter_for(m)) for path, m in net.named_modules()]
     found = [(path, m, a) for path, m, a in found if a is not None]
+    by_behaviour = recognise(net, {path for path, _, _ in found})
+    found += [(path, net.get_submodule(path), Adapter(**parts)) for path, parts in by_behaviour.items()]
     if not found:
         return []
     order: list[tuple[str, tuple[int, int]]] = []
@@ -122,7 +154,7 @@ def discover(net: nn.Module, input_size: tuple[int, int, int], device: torch.dev
         module, adapter = by_path[path]
         stage = 2 + resolutions.index(res)
         counters[stage] = counters.get(stage, 0) + 1
-        channels, hidden = _width(getattr(module, adapter.fc1))
+        channels, hidden = _width(adapter.part(module, "fc1"))
         blocks.append(
             BlockInfo(f"SE_{stage}_{counters[stage]}", stage, counters[stage], channels, hidden, path, module, adapter, res)
         )
