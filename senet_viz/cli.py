@@ -25,7 +25,7 @@ def _threads(n: int | None) -> None:
 def _load(args: argparse.Namespace):
     from .models import load_model
 
-    return load_model(args.model, weights=args.weights, device=args.device)
+    return load_model(args.model, weights=args.weights, device=args.device, classes=args.classes)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -222,8 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--model", default="se_resnet20_cifar10")
-        p.add_argument("--weights", default=None, help="'random', or a local .safetensors/.pth file")
+        p.add_argument("--model", default="se_resnet20_cifar10",
+                       help="a name from `models`, any timm SE name, or package.module:function (a network your code builds)")
+        p.add_argument("--weights", default=None,
+                       help="'random', or a local .safetensors/.pth file (its classifier sets the class count)")
+        p.add_argument("--classes", default=None,
+                       help="class names: a,b,c or a .txt/.json file (default: the weights file's metadata or labels file)")
         p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
 
     sub.add_parser("models", help="the registry, with whether weights are available here").set_defaults(func=cmd_models)

@@ -25,3 +25,7 @@ class DataError(SenetVizError):
 
 class BlockNotFound(SenetVizError):
     """A block name that the model does not have."""
+
+
+class ClassNamesError(SenetVizError):
+    """Class names that do not fit the network: the wrong count, an unreadable names file."""

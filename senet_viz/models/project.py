@@ -23,8 +23,8 @@ class ProjectModel:
     se: bool
     options: dict = field(default_factory=dict)
 
-    def build(self) -> nn.Module:
-        return CifarResNet(self.depth, len(CIFAR10_CLASSES), se=self.se, **self.options)
+    def build(self, num_classes: int | None = None) -> nn.Module:
+        return CifarResNet(self.depth, num_classes or len(CIFAR10_CLASSES), se=self.se, **self.options)
 
 
 PROJECT_MODELS: dict[str, ProjectModel] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +23,11 @@ from torch import nn
 from ..data import sha256_file
 from ..errors import BlockNotFound, SenetVizError, UnknownModel, WeightsUnavailable
 from .blocks import BlockInfo, discover
+from .classes import class_names
+from .classes import generic as generic_names
+from .code import is_code_name, load_code, preprocessing
 from .project import PROJECT_MODELS, card_file, cifar_preprocess, weights_file
-from .weights import load_into
+from .weights import classes_in, classifier_path, clean, load_into, load_state, read_state_dict
 
 DEFAULT_MODEL = "se_resnet20_cifar10"
 RANDOM = "random"
@@ -103,6 +106,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 def family_of(name: str) -> str:
     if name in PROJECT_MODELS:
         return "project"
+    if is_code_name(name):
+        return "code"
     if name.split(".")[0] in TORCHVISION_MODELS or _is_torchvision_se(name):
         return "torchvision"
     try:
@@ -141,12 +146,19 @@ def weights_available(name: str) -> bool:
     return _torchvision_cached(name)
 
 
-def load_model(name: str = DEFAULT_MODEL, *, weights: str | Path | None = None, device: str = "auto") -> LoadedModel:
+def load_model(name: str = DEFAULT_MODEL, *, weights: str | Path | None = None, device: str = "auto",
+               classes: str | Path | Sequence[str] | None = None) -> LoadedModel:
     """Load a model by name.
 
+    ``name``: a project, timm or torchvision name, or ``package.module:function`` for a network
+    built by one's own code (the function returns an ``nn.Module``; it is called with
+    ``num_classes=`` when it takes that argument and the weights say how many).
     ``weights``: None for the model's default (the shipped file, or the library's pretrained
     weights, downloaded when online and read from the local cache offline); ``"random"`` for
-    random initialisation; a path for a local .safetensors / .pth / .pt file.
+    random initialisation; a path for a local .safetensors / .pth / .pt file, whose classifier
+    shape sets the class count.
+    ``classes``: class names (a list, "a,b,c", or a .txt / .json file); by default those the
+    weights file carries (``senet_viz.models.classes``), else the family's own.
     """
     dev = resolve_device(device)
     if dev.type == "cuda":
@@ -156,32 +168,108 @@ def load_model(name: str = DEFAULT_MODEL, *, weights: str | Path | None = None, 
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
     family = family_of(name)
-    loader = {"project": _load_project, "timm": _load_timm, "torchvision": _load_torchvision}[family]
-    net, class_names, preprocess, input_size, source, card = loader(name, weights)
-    net = net.to(dev).eval().requires_grad_(False)
-    blocks = discover(net, input_size, dev)
+    local = weights is not None and str(weights) != RANDOM
+    state = clean(read_state_dict(weights)) if local else None
+    loader = {"project": _load_project, "timm": _load_timm, "torchvision": _load_torchvision, "code": _load_code}[family]
+    built = loader(name, weights, state)
+    if state is not None:
+        load_state(built.net, state, Path(weights).name, name)
+    net = built.net.to(dev).eval().requires_grad_(False)
+    blocks = _discover(net, name, built.input_size, dev)
     if not blocks and name.split(".")[0] not in PLAIN_BASELINES:
-        raise UnknownModel(f"{name} has no SE blocks; choose a network with Squeeze-and-Excitation")
+        raise UnknownModel(no_se_message(name))
+    names = class_names(output_classes(net, built.input_size), given=classes, weights=weights if local else None,
+                        default=built.default_names)
     digest = None
     if weights is None and family == "project":
         digest = sha256_file(weights_file(name))
-    elif weights is not None and str(weights) != RANDOM:
+    elif local:
         digest = sha256_file(Path(weights))
-    return LoadedModel(name, family, net, class_names, preprocess, dev, blocks, input_size, source, card, weights_sha256=digest)
+    source = str(weights) if local else RANDOM if weights is not None else built.source
+    return LoadedModel(name, family, net, names, built.preprocess, dev, blocks, built.input_size, source, built.card,
+                       weights_sha256=digest)
 
 
-def _local_or_random(net: nn.Module, name: str, weights: str | Path) -> str:
-    if str(weights) == RANDOM:
-        return RANDOM
-    load_into(net, weights, name)
-    return str(weights)
+def wrap(net: nn.Module, *, name: str = "custom", class_names: Sequence[str] | None = None,
+         input_size: tuple[int, int, int] | None = None, mean: Sequence[float] | None = None,
+         std: Sequence[float] | None = None, device: str = "auto") -> LoadedModel:
+    """An ``nn.Module`` of one's own, ready for capture (put in eval mode, gradients off).
+
+    The preprocessing reads ``input_size``, ``mean`` and ``std`` from the arguments, else from
+    the network's ``pretrained_cfg`` (timm's convention), else 224 x 224 with ImageNet's."""
+    if not isinstance(net, nn.Module):
+        raise UnknownModel(f"{name}: wrap needs a torch nn.Module, got {type(net).__name__}")
+    preprocess, size = preprocessing(net, input_size, mean, std)
+    dev = resolve_device(device)
+    net = net.to(dev).eval().requires_grad_(False)
+    blocks = _discover(net, name, size, dev)
+    if not blocks:
+        raise UnknownModel(no_se_message(name))
+    count = output_classes(net, size)
+    names = generic_names(count) if class_names is None else _names_given(class_names, count)
+    return LoadedModel(name, "module", net, names, preprocess, dev, blocks, size, "given module")
 
 
-def _load_project(name: str, weights):
+def _discover(net: nn.Module, name: str, input_size: tuple[int, int, int], device: torch.device) -> list[BlockInfo]:
+    """``discover``, with a network that fails on a blank picture of its input size one line."""
+    try:
+        return discover(net, input_size, device)
+    except Exception as exc:  # noqa: BLE001 - a network of one's own may fail in any way
+        raise UnknownModel(f"{name} fails on a blank {input_size[1]} x {input_size[2]} picture ({type(exc).__name__}: "
+                           f"{exc}); give it its input size in pretrained_cfg['input_size']") from None
+
+
+def _names_given(names: Sequence[str], count: int) -> list[str]:
+    return class_names(count, given=list(names), weights=None)
+
+
+def no_se_message(name: str) -> str:
+    return (f"{name}: found no SE blocks (looked for known SE module types and for modules that pool, excite through "
+            "fc -> activation -> fc -> sigmoid and multiply their input); register your SE module like this: "
+            "senet_viz.register_se_module(MySE, fc1='fc1', act='relu', fc2='fc2', gate='sigmoid')")
+
+
+@dataclass
+class _Built:
+    """What a family's loader makes before the common steps (weights, classes, discovery)."""
+
+    net: nn.Module
+    preprocess: Callable[[Image.Image], torch.Tensor]
+    input_size: tuple[int, int, int]
+    default_names: Callable[[int], list[str]]
+    source: str = ""
+    card: dict | None = None
+
+
+def _sized(build: Callable[[int | None], nn.Module], state: dict | None) -> nn.Module:
+    """``build(None)``, built again with the class count of the weights where theirs differs."""
+    net = build(None)
+    count = classes_in(state, net) if state is not None else None
+    if count is not None and count != net.get_submodule(classifier_path(net)).out_features:
+        net = build(count)
+    return net
+
+
+def output_classes(net: nn.Module, input_size: tuple[int, int, int]) -> int:
+    """The number of logits: the width of the last ``nn.Linear`` (the classifier), or, for a
+    network without one, one forward of a blank picture."""
+    path = classifier_path(net)
+    if path is not None:
+        return net.get_submodule(path).out_features
+    anything = next(iter([*net.parameters(), *net.buffers()]), None)
+    with torch.inference_mode():
+        out = net.eval()(torch.zeros((1, *input_size), device=anything.device if anything is not None else "cpu"))
+    if not isinstance(out, torch.Tensor) or out.dim() != 2:
+        raise UnknownModel(f"the network's output is not a batch of class scores (got {type(out).__name__} "
+                           f"{tuple(getattr(out, 'shape', ()))})")
+    return int(out.shape[1])
+
+
+def _load_project(name: str, weights, state) -> _Built:
     spec = PROJECT_MODELS[name]
     torch.manual_seed(0)  # random weights are the same on every load
-    net = spec.build()
-    card = None
+    net = _sized(spec.build, state)
+    built = _Built(net, cifar_preprocess, (3, 32, 32), _cifar_names)
     if weights is None:
         path = weights_file(name)
         if not path.is_file():
@@ -190,14 +278,16 @@ def _load_project(name: str, weights):
                 "command, load a weights file of your own, or use random weights"
             )
         load_into(net, path, name)
-        source = f"shipped ({path.name})"
+        built.source = f"shipped ({path.name})"
         if card_file(name).is_file():
-            card = json.loads(card_file(name).read_text())
-    else:
-        source = _local_or_random(net, name, weights)
+            built.card = json.loads(card_file(name).read_text())
+    return built
+
+
+def _cifar_names(count: int) -> list[str]:
     from ..data import CIFAR10_CLASSES
 
-    return net, list(CIFAR10_CLASSES), cifar_preprocess, (3, 32, 32), source, card
+    return list(CIFAR10_CLASSES) if count == len(CIFAR10_CLASSES) else generic_names(count)
 
 
 def _imagenet_names(num_classes: int) -> list[str]:
@@ -208,7 +298,7 @@ def _imagenet_names(num_classes: int) -> list[str]:
             return [d.split(",")[0] for d in ImageNetInfo().label_descriptions()]
         except ImportError:
             pass
-    return [f"class {i}" for i in range(num_classes)]
+    return generic_names(num_classes)
 
 
 def _timm_cached(name: str) -> bool:
@@ -242,7 +332,7 @@ def hub_reachable(host: str, timeout: float = 3.0) -> bool:
         return False
 
 
-def _load_timm(name: str, weights):
+def _load_timm(name: str, weights, state) -> _Built:
     import timm
 
     if weights is None:
@@ -260,11 +350,11 @@ def _load_timm(name: str, weights):
             ) from None
         source = "pretrained (timm)"
     else:
-        net = timm.create_model(name, pretrained=False)
-        source = _local_or_random(net, name, weights)
+        net = _sized(lambda k: timm.create_model(name, pretrained=False, **({} if k is None else {"num_classes": k})), state)
+        source = ""
     cfg = timm.data.resolve_data_config({}, model=net)
     preprocess = timm.data.create_transform(**cfg)
-    return net, _imagenet_names(net.num_classes), preprocess, tuple(cfg["input_size"]), source, None
+    return _Built(net, preprocess, tuple(cfg["input_size"]), _imagenet_names, source)
 
 
 def _torchvision_cached(name: str) -> bool:
@@ -277,7 +367,7 @@ def _torchvision_cached(name: str) -> bool:
         return False
 
 
-def _load_torchvision(name: str, weights):
+def _load_torchvision(name: str, weights, state) -> _Built:
     import torchvision
 
     default = torchvision.models.get_model_weights(name).DEFAULT
@@ -291,8 +381,23 @@ def _load_torchvision(name: str, weights):
             ) from None
         source = "pretrained (torchvision)"
     else:
-        net = torchvision.models.get_model(name, weights=None)
-        source = _local_or_random(net, name, weights)
+        net = _sized(lambda k: torchvision.models.get_model(name, weights=None, **({} if k is None else {"num_classes": k})),
+                     state)
+        source = ""
     preprocess = default.transforms()
     size = preprocess.crop_size[0]
-    return net, list(default.meta["categories"]), preprocess, (3, size, size), source, None
+    categories = list(default.meta["categories"])
+    return _Built(net, preprocess, (3, size, size),
+                  lambda k: categories if k == len(categories) else generic_names(k), source)
+
+
+def _load_code(name: str, weights, state) -> _Built:
+    """``package.module:function``: the network the user's own code builds (it runs here)."""
+    net = _sized(lambda k: load_code(name, num_classes=k), state)
+    preprocess, size = preprocessing(net)
+    names = getattr(net, "class_names", None)
+
+    def default(count: int) -> list[str]:
+        return [str(n) for n in names] if isinstance(names, list | tuple) and len(names) == count else generic_names(count)
+
+    return _Built(net, preprocess, size, default, f"as built by {name}")

@@ -52,13 +52,50 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return obj
 
 
+def clean(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Keys without the prefixes of DataParallel (``module.``) and torch.compile (``_orig_mod.``)."""
+    return {k.removeprefix("module.").removeprefix("_orig_mod."): v for k, v in state.items()}
+
+
+def classifier_path(net: nn.Module) -> str | None:
+    """The module path of the network's classifier: its last ``nn.Linear`` (timm's and
+    torchvision's heads, and most hand-written ones)."""
+    last = None
+    for path, m in net.named_modules():
+        if isinstance(m, nn.Linear):
+            last = path
+    return last
+
+
+def classes_in(state: dict[str, torch.Tensor], net: nn.Module) -> int | None:
+    """The class count the weights were made for, read from the classifier's weight shape;
+    None where the file has no tensor for ``net``'s classifier."""
+    path = classifier_path(net)
+    weight = state.get(f"{path}.weight") if path is not None else None
+    return int(weight.shape[0]) if weight is not None and weight.dim() >= 1 else None
+
+
+def _shape(t: torch.Tensor) -> str:
+    return "(" + ", ".join(str(d) for d in t.shape) + ")"
+
+
+def load_state(net: nn.Module, state: dict[str, torch.Tensor], file_name: str, model_name: str) -> None:
+    """``state`` into ``net``; a file made for another network is one line naming the first
+    layer that does not fit (a shape, a missing or an unexpected tensor)."""
+    own = net.state_dict()
+    for key, tensor in own.items():
+        if key in state and state[key].shape != tensor.shape:
+            raise WeightsUnavailable(f"{file_name}: does not fit {model_name}: {key} is {_shape(state[key])} in the file, "
+                                     f"{_shape(tensor)} in the network")
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        first = f"first missing: {missing[0]}" if missing else f"first unexpected: {unexpected[0]}"
+        raise WeightsUnavailable(f"{file_name}: does not fit {model_name} ({len(missing)} missing and "
+                                 f"{len(unexpected)} unexpected tensors; {first})")
+    net.load_state_dict(state, strict=True)
+
+
 def load_into(net: nn.Module, path: str | Path, model_name: str) -> None:
     """Load a local file into ``net``; a file made for another architecture is one clear error."""
-    state = read_state_dict(path)
-    state = {k.removeprefix("module.").removeprefix("_orig_mod."): v for k, v in state.items()}
-    result = net.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        missing, unexpected = len(result.missing_keys), len(result.unexpected_keys)
-        raise WeightsUnavailable(
-            f"{Path(path).name}: does not fit {model_name} ({missing} missing and {unexpected} unexpected tensors)"
-        )
+    load_state(net, clean(read_state_dict(path)), Path(path).name, model_name)
