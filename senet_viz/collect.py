@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterable
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -83,6 +84,43 @@ def _loader(model: LoadedModel, source: LabelledPictures, indices: list[int], ba
     return DataLoader(dataset, collate_fn=Collate(source, plan, on_device), **options), plan, on_device
 
 
+def _accumulate(model: LoadedModel, acc: Accumulator, x: torch.Tensor, y: torch.Tensor, bf16: bool) -> list[str]:
+    """One batch's z, s and hidden units into ``acc``; the capture's notes (an out-of-memory retry)."""
+    if model.device.type != "cpu" or bf16:
+        x = x.contiguous(memory_format=torch.channels_last)
+    rec, _ = record(model, x, batch_size=x.shape[0], autocast=bf16)
+    squeeze = rec.per_block("squeeze", model.device)
+    acc.add(y, squeeze, rec.per_block("excitation", model.device))
+    acc.add_hidden({b.name: hidden_tensor(b, squeeze[b.name]) for b in model.blocks})
+    return rec.notes
+
+
+def _new_accumulator(model: LoadedModel, classes: int) -> Accumulator:
+    return Accumulator({b.name: b.channels for b in model.blocks}, classes, model.device,
+                       hidden={b.name: b.hidden for b in model.blocks})
+
+
+def batch_stats(model: LoadedModel, batches: Iterable, class_names: list[str], *, autocast: bool = False
+                ) -> ExcitationStats:
+    """Per-class statistics of z and s over ``batches``: (x, y) pairs of preprocessed pictures
+    [N, 3, H, W] and integer labels into ``class_names``, as a ``DataLoader`` yields them."""
+    if not class_names:
+        raise DataError("no class names for the labels")
+    acc, start, total, notes = _new_accumulator(model, len(class_names)), time.perf_counter(), 0, []
+    for batch in batches:
+        if not (isinstance(batch, tuple | list) and len(batch) >= 2):
+            raise DataError("each batch must be a pair (pictures [N, 3, H, W], labels [N])")
+        x, y = torch.as_tensor(batch[0]).to(model.device), torch.as_tensor(batch[1]).long()
+        if y.numel() and (int(y.min()) < 0 or int(y.max()) >= len(class_names)):
+            raise DataError(f"a label outside 0..{len(class_names) - 1} (the {len(class_names)} class names)")
+        notes += _accumulate(model, acc, x, y, autocast)
+        total += len(y)
+    meta = {"model": model.name, "weights": model.weights, "weights_sha256": model.weights_sha256, "source": "batches",
+            "source_sha256": "", "pictures": total, "device": str(model.device), "bf16": autocast,
+            "seconds": round(time.perf_counter() - start, 2), "processes": 1, "notes": notes}
+    return acc.result(list(class_names), meta)
+
+
 def compute_stats(
     model: LoadedModel,
     source: LabelledPictures,
@@ -111,8 +149,7 @@ def compute_stats(
     cuda = model.device.type == "cuda"
     workers = default_workers() if workers is None else workers
     loader, plan, on_device = _loader(model, source, indices, batch_size, workers, decode)
-    acc = Accumulator({b.name: b.channels for b in model.blocks}, len(source.class_names), model.device,
-                      hidden={b.name: b.hidden for b in model.blocks})
+    acc = _new_accumulator(model, len(source.class_names))
     use_bf16 = cuda if autocast is None else autocast
     start, done, notes, one_by_one = time.perf_counter(), 0, [], 0
     bar = None
@@ -129,13 +166,7 @@ def compute_stats(
             x, fell_back = to_device_batch(batch, plan, source, model.device)
             y = batch.labels
             one_by_one += fell_back
-        if model.device.type != "cpu" or use_bf16:
-            x = x.contiguous(memory_format=torch.channels_last)
-        rec, _ = record(model, x, batch_size=x.shape[0], autocast=use_bf16)
-        squeeze = rec.per_block("squeeze", model.device)
-        acc.add(y, squeeze, rec.per_block("excitation", model.device))
-        acc.add_hidden({b.name: hidden_tensor(b, squeeze[b.name]) for b in model.blocks})
-        for note in rec.notes:
+        for note in _accumulate(model, acc, x, y, use_bf16):
             notes.append(note)
             print(f"warning: {note}", file=sys.stderr)
         done += len(y)

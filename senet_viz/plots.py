@@ -355,10 +355,22 @@ def excitation_static(
     subset: str = "sample", n: int = 50, fmt: str = "png",
 ) -> bytes:
     """The paper-style excitation figure as PNG, SVG or PDF bytes (matplotlib, no pyplot state)."""
-    from matplotlib.figure import Figure
-
     if fmt not in ("png", "svg", "pdf"):
         raise ValueError(f"format is png, svg or pdf, not {fmt!r}")
+    buf = io.BytesIO()
+    excitation_matplotlib(stats, blocks, classes, subset=subset, n=n).savefig(buf, format=fmt, dpi=150)
+    return buf.getvalue()
+
+
+def excitation_matplotlib(
+    stats: ExcitationStats, blocks: list[str] | None = None, classes: list[str] | None = None, *,
+    subset: str = "sample", n: int = 50,
+):
+    """The paper-style excitation figure as a matplotlib ``Figure`` (no pyplot state): class-mean
+    s per channel index, one panel per block, the all-class mean dashed. A notebook shows it as
+    it is; ``savefig`` writes it."""
+    from matplotlib.figure import Figure
+
     blocks = blocks or default_blocks(stats.blocks)
     classes = classes if classes is not None else stats.class_names[:4]
     rows, cols = _grid(len(blocks))
@@ -378,9 +390,7 @@ def excitation_static(
         ax.set_xlabel("channel index")
         ax.set_ylabel("activation")
     axes.flat[0].legend(fontsize=7, loc="lower left")
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=150)
-    return buf.getvalue()
+    return fig
 
 
 def fingerprint_static(matrix: np.ndarray, blocks: list[str], fmt: str = "png") -> bytes:
