@@ -24,6 +24,7 @@ from senet_viz.errors import SenetVizError
 from senet_viz.images import load_image
 from senet_viz.models import DEFAULT_MODEL, RANDOM, LoadedModel, list_models, load_model, weights_available
 from senet_viz.models.blocks import zero_initialised_norms
+from senet_viz.models.code import code_models_allowed, refuse_code_unless_allowed
 from senet_viz.models.project import PROJECT_MODELS
 from senet_viz.stats import ExcitationStats
 
@@ -54,9 +55,10 @@ def threads() -> None:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def cached_model(name: str, weights: str | None) -> LoadedModel:
+def cached_model(name: str, weights: str | None, classes: str | None = None) -> LoadedModel:
+    refuse_code_unless_allowed(name)  # also for a link naming one: the function would run here
     threads()
-    model = load_model(name, weights=weights)
+    model = load_model(name, weights=weights, classes=classes)
     freeze_libraries()
     return model
 
@@ -120,13 +122,19 @@ def sidebar() -> None:
                               help="Any timm or torchvision network with SE blocks; ImageNet weights need one download.")
         name = choice
         if choice == "other…":
-            name = st.text_input("timm or torchvision name", key="model_other", placeholder="e.g. seresnet101").strip() or DEFAULT_MODEL
+            label = "timm or torchvision name, or package.module:function" if code_models_allowed() else "timm or torchvision name"
+            name = st.text_input(label, key="model_other", placeholder="e.g. seresnet101",
+                                 help="package.module:function: a network your code builds (allowed on this server)"
+                                 if code_models_allowed() else None).strip() or DEFAULT_MODEL
         st.radio("Weights", ["default", "random", "file"], key="weights_choice", horizontal=True,
                  help="default: the shipped or pretrained weights; random: random initialisation (degenerate pictures); "
                       "file: a .safetensors, .pth or .pt file of your own (never executed).")
         if st.session_state.weights_choice == "file":
             up = st.file_uploader("Weights file", type=["safetensors", "pth", "pt"], key="weights_file")
             st.session_state.weights_path = store_weights(up.getvalue(), up.name) if up is not None else None
+            st.text_input("Class names", key="class_names_text", placeholder="a, b, c (default: the file's own)",
+                          help="Comma-separated, in the order of the classifier's outputs. Left empty: the names in the "
+                               "file's safetensors metadata (class_names), else class 0, class 1, ...")
         st.session_state.model_name = name
         try:
             if name in choices and st.session_state.weights_choice == "default" and not weights_available(name):
@@ -169,8 +177,9 @@ def active_model() -> LoadedModel:
     choice = (st.session_state.get("weights_choice") or ("file" if st.session_state.get("weights_path") else None)
               or ("random" if st.query_params.get("weights") == RANDOM else None))
     weights = RANDOM if choice == "random" else st.session_state.get("weights_path") if choice == "file" else None
+    classes = (st.session_state.get("class_names_text") or "").strip() or None if choice == "file" else None
     try:
-        model = cached_model(name, weights)
+        model = cached_model(name, weights, classes)
     except SenetVizError as exc:
         # the fallback keeps the weights kind the radio shows where it can (random stays random)
         fallback = RANDOM if weights == RANDOM or not weights_available(DEFAULT_MODEL) else None
@@ -201,7 +210,10 @@ def weights_label(model: LoadedModel) -> str:
 
 
 def model_key(model: LoadedModel) -> tuple[str, str]:
-    return (model.name, model.weights)
+    """What a cached result made with this model depends on: the network, its weights and the class
+    names it was loaded with (one weights file may be loaded with other names by another session)."""
+    names = hashlib.sha256("\n".join(model.class_names).encode()).hexdigest()[:12]
+    return (model.name, f"{model.weights}#{names}")
 
 
 # Captures and decoded pictures are shared read-only between sessions (st.cache_resource):
