@@ -287,9 +287,13 @@ def gallery_picker(prefix: str, wanted: str | None, cifar_model: bool, on_pick=N
         return f"{prefix}_pick_{group}"  # one radio per class, so its value is always one of its options
 
     def picked() -> None:
-        if on_pick is not None:
-            group = st.session_state[group_key]
-            on_pick(st.session_state.get(pick_key(group)) or gallery.in_group(group)[0])
+        # The browser may send a stale or empty value (a widget drawn anew after the model's class
+        # names changed): only a key of the gallery is ever used.
+        group = st.session_state.get(group_key)
+        options = gallery.in_group(group) if group in gallery.groups() else []
+        pick = st.session_state.get(pick_key(group))
+        if on_pick is not None and options:
+            on_pick(pick if pick in options else options[0])
 
     group = st.selectbox("Class", gallery.groups(), key=group_key, on_change=picked,
                          format_func=lambda g: "photos (scikit-image)" if g == gallery.PHOTOS_GROUP else f"{g} (CIFAR-10 test pictures)")
