@@ -18,9 +18,9 @@ from senet_viz import gallery, lesson, narrative, plots
 from senet_viz.ablation import ablate, stage_accuracy
 from senet_viz.collect import compute_stats
 from senet_viz.compare import divergence, most_different
-from senet_viz.cost import cost
+from senet_viz.cost import bottleneck, cost
 from senet_viz.data import CIFAR10_CLASSES, open_source
-from senet_viz.equations import u_origin, walkthrough
+from senet_viz.equations import squeeze_kind, u_origin, walkthrough
 from senet_viz.rooms import Place
 
 STEPS = lesson.STEPS
@@ -32,9 +32,9 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [da
 </style>"""
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def cached_cost(_model, key: tuple[str, str], reduction: float):
-    return cost(_model, reduction)
+@st.cache_resource(max_entries=16, show_spinner=False)
+def cached_cost(_model, key: tuple[str, str], reduction: float | None, floor: bool):
+    return cost(_model, reduction, floor=floor)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Statistics of the gallery's CIFAR-10 test pictures…")
@@ -60,7 +60,7 @@ def go_to(step: int) -> None:
 def chart(fig: go.Figure | plots.Chart, summary: str, numbers: dict | None = None, key: str | None = None) -> None:
     """A chart, one line saying what it shows, and its numbers in an expander."""
     common.draw(fig, key=key)
-    st.caption(summary)
+    st.caption(common.plain(summary))  # summaries name classes, which may be user text
     if numbers:
         with st.expander("The numbers"):
             st.dataframe(numbers, hide_index=True)
@@ -73,9 +73,9 @@ def ask(question: lesson.Question, step: int) -> bool:
     widget, revealed_key = f"lesson_choice_{step}_{tag}", f"lesson_revealed_{step}_{tag}"
     lecturer, student = lesson_room.is_lecturer(), lesson_room.following()
     in_room_revealed = ROOM is not None and step in ROOM.revealed
-    st.markdown(f"**:material/help: Predict first.** {question.prompt}")
+    st.markdown(f"**:material/help: Predict first.** {common.plain(question.prompt)}")
     choice = st.radio("Your answer", range(len(question.choices)), index=None, key=widget,
-                      format_func=question.choices.__getitem__, horizontal=True, label_visibility="collapsed",
+                      format_func=lambda k: common.plain(question.choices[k]), horizontal=True, label_visibility="collapsed",
                       disabled=student and in_room_revealed,
                       on_change=lesson_room.submit if student else None, args=(step, widget) if student else None)
     if student and not in_room_revealed:
@@ -92,13 +92,13 @@ def ask(question: lesson.Question, step: int) -> bool:
             st.session_state[revealed_key] = True
         else:
             return False
-    right = question.choices[question.answer]
+    right, explanation = common.plain(question.choices[question.answer]), common.plain(question.explanation)
     if choice is None:
-        st.info(f"Answer: **{right}**. {question.explanation}", icon=":material/lightbulb:")
+        st.info(f"Answer: **{right}**. {explanation}", icon=":material/lightbulb:")
     elif question.is_right(choice):
-        st.success(f"Right: **{right}**. {question.explanation}", icon=":material/check_circle:")
+        st.success(f"Right: **{right}**. {explanation}", icon=":material/check_circle:")
     else:
-        st.warning(f"The measured answer is **{right}**, not {question.choices[choice]}. {question.explanation}",
+        st.warning(f"The measured answer is **{right}**, not {common.plain(question.choices[choice])}. {explanation}",
                    icon=":material/lightbulb:")
     if in_room_revealed:
         lesson_room.class_answers(question, step)
@@ -163,9 +163,9 @@ def step_problem(ctx: dict) -> None:
         f"{', '.join(map(str, widths))} channels. {u_origin(model, block.name).text}")
     sizes = (block.channels, block.hidden)
     common.draw(common.shared_figure("se_block", sizes, lambda: plots.se_block_diagram(*sizes)))
-    st.caption(f"{block.name}: U (C = {block.channels}) → squeeze → excitation (C/r = {block.hidden}) → scale. "
+    st.caption(f"{block.name}: U (C = {block.channels}) → squeeze → excitation ({bottleneck(model.blocks, block)}) → scale. "
                "Without SE the C maps of U go on at full strength, whatever the picture.")
-    q = lesson.gate_length(block.name, block.channels, block.hidden, w.hw)
+    q = lesson.gate_length(block.name, block.channels, block.hidden, w.hw, ctx["at"][2])
     if ask(q, ctx["step"]):
         st.markdown(f"For this picture the gate of {block.name} gives its channels weights from **{w.s.min():.3f}** to "
                     f"**{w.s.max():.3f}**: the network itself decides, picture by picture, which channels to keep.")
@@ -183,7 +183,7 @@ def step_squeeze(ctx: dict) -> None:
               {"row": np.repeat(np.arange(u.shape[0]), u.shape[1]), "column": np.tile(np.arange(u.shape[1]), u.shape[0]),
                "u": u.ravel()}, key="lesson_map")
     with right:
-        if ask(lesson.squeeze_value(u, c), ctx["step"]):
+        if ask(lesson.squeeze_value(u, c, squeeze_kind(w.block)), ctx["step"]):
             chart(plots.vector_bars(w.z, f"z in {w.block.name}", value_name="z"),
                   f"The squeeze of all {len(w.z)} channels: z from {w.z.min():.3f} to {w.z.max():.3f}; "
                   f"z_{c} = {w.z[c]:.4f} is channel {c}'s bar. Squeeze used: {w.squeeze_name}.",
@@ -193,11 +193,11 @@ def step_squeeze(ctx: dict) -> None:
 def step_excite(ctx: dict) -> None:
     w = ctx["walk"]
     st.latex(r"\mathbf{s} = \sigma\big(W_2\,\delta(W_1\mathbf{z} + \mathbf{b}_1) + \mathbf{b}_2\big)")
-    st.markdown(f"The {len(w.z)} numbers z go through a bottleneck of {len(w.hidden)} hidden units (r = {w.reduction:g}): "
+    st.markdown(f"The {len(w.z)} numbers z go through a bottleneck of {bottleneck(ctx['model'].blocks, w.block)}: "
                 f"W1 is {w.w1.shape[0]}×{w.w1.shape[1]}, δ is {w.delta_name}"
                 + (f" after {w.bn_name}" if w.bn_name else "") + f", W2 is {w.w2.shape[0]}×{w.w2.shape[1]} and σ is "
                 f"{w.gate_name}. Every s_c depends on all of z: this is where the channels talk to each other.")
-    if ask(lesson.damped_channels(w.s, w.block.name), ctx["step"]):
+    if ask(lesson.damped_channels(w.s, w.block.name, w.gate_name), ctx["step"]):
         delta = f"{w.delta_name} after {w.bn_name}" if w.bn_name else w.delta_name
         live = int((w.hidden > 0).sum())
         chart(plots.excitation_flow(w.z, w.w1, w.fc1_out, w.hidden, w.w2, w.pre_gate, w.s, delta_name=delta,
@@ -260,9 +260,9 @@ def step_pair(ctx: dict) -> None:
     div = divergence(cap, other_cap)
     stats = common.matching_stats(model)
     if stats is not None:
-        cls = true_or_predicted(ctx["picture_key"], cap, stats)
-        q = lesson.closer_to_class(stats, block_name, cls, {"A": cap.excitation[block_name][0],
-                                                             "B": other_cap.excitation[block_name][0]})
+        classes = [true_or_predicted(ctx["picture_key"], cap, stats), true_or_predicted(other, other_cap, stats)]
+        q = lesson.closer_to_class(stats, block_name, classes, {"A": cap.excitation[block_name][0],
+                                                                 "B": other_cap.excitation[block_name][0]})
     else:
         q = lesson.parting_stage(div)
     if ask(q, ctx["step"]):
@@ -306,7 +306,7 @@ def step_ablation(ctx: dict) -> None:
     if f"off: {group}" not in result["top1"]:
         st.info(f"The ablation results hold no row for {group}.")
         return
-    if ask(lesson.ablation_drop(result, group), ctx["step"]):
+    if ask(lesson.ablation_drop(result, group, trained=not model.random_weights), ctx["step"]):
         top1 = result["top1"]
         keys = [k for k in top1 if k == "none" or k.startswith("off: ")]
         fig = go.Figure(go.Bar(x=[k.removeprefix("off: ") for k in keys], y=[100 * top1[k] for k in keys],
@@ -319,26 +319,38 @@ def step_ablation(ctx: dict) -> None:
               {"s := 1 in": keys, "top-1": [top1[k] for k in keys]}, key="lesson_ablation_chart")
 
 
+R_CHOICES = [4, 8, 16, 32]
+
+
 def step_cost(ctx: dict) -> None:
     model = ctx["model"]
+    key = common.model_key(model)
     st.latex(r"\text{SE parameters} \approx \frac{2}{r}\sum_{s=1}^{S} N_s\, C_s^2")
-    st.markdown("Every SE block adds two small fully connected layers, W1 (C/r × C) and W2 (C × C/r): the cost grows "
-                "with C², so the widest, last stage pays most.")
-    report = cached_cost(model, common.model_key(model), 16.0)
-    if ask(lesson.se_parameter_share(report), ctx["step"]):
-        rows = [cached_cost(model, common.model_key(model), float(r)) for r in (2, 4, 8, 16, 32)]
-        fig = go.Figure([go.Bar(name="all stages", x=[f"r = {r.reduction:g}" for r in rows], y=[r.overhead_pct for r in rows],
-                                marker_color=plots.PALETTE[0]),
-                         go.Bar(name="without the last stage", x=[f"r = {r.reduction:g}" for r in rows],
-                                y=[r.overhead_without_last_stage_pct for r in rows], marker_color=plots.PALETTE[3])])
-        fig.update_layout(barmode="group", height=320, yaxis_title="SE parameters (% of the network without SE)",
-                          margin={"t": 20}, legend={"orientation": "h", "y": -0.2})
-        chart(fig, f"SE's parameter overhead of {common.plain(model.name)}, counted from its modules for each r, with and "
-                   f"without the last stage's SE blocks: {rows[3].overhead_pct:.2f}% and "
-                   f"{rows[3].overhead_without_last_stage_pct:.2f}% at r = 16.",
-              {"r": [r.reduction for r in rows], "SE parameters": [r.se_params for r in rows],
-               "% all stages": [r.overhead_pct for r in rows],
-               "% without last stage": [r.overhead_without_last_stage_pct for r in rows]}, key="lesson_cost")
+    built = cached_cost(model, key, None, True)
+    st.markdown(narrative.cost_sentence(built))
+    if ask(lesson.se_parameter_share(built), ctx["step"]):
+        nominal = int(built.reduction) if built.reduction in R_CHOICES else 16
+        r = st.select_slider("Reduction ratio r", R_CHOICES, value=nominal, key="lesson_cost_r")
+        at_r, exact = cached_cost(model, key, float(r), True), cached_cost(model, key, float(r), False)
+        stages = [f"stage {s.stage} (C = {s.channels})" for s in at_r.stages]
+        series = [("as built", at_r, plots.PALETTE[0])]
+        if at_r.eq5_gap().floored:
+            series.append(("C/r exactly, no floor", exact, plots.PALETTE[3]))
+        fig = go.Figure([go.Bar(name=label, x=stages, y=[s.params for s in rep.stages], marker_color=colour)
+                         for label, rep, colour in series]
+                        + [go.Bar(name="Eq. 5 (no biases)", x=stages, y=[s.eq5_params for s in at_r.stages],
+                                  marker_color=plots.PALETTE[2])])
+        fig.update_layout(barmode="group", height=340, yaxis_title=f"SE parameters at r = {r}", margin={"t": 20},
+                          legend={"orientation": "h", "y": -0.2})
+        at_gap = at_r.eq5_gap()
+        chart(fig, f"SE parameters of {model.name} per stage at r = {r}, counted from its modules: "
+                   f"{at_r.se_params:,} ({at_r.overhead_pct:.2f}% of the network without SE) against Eq. 5's "
+                   f"{at_gap.eq5:,.0f}" + (f"; with h = C/r exactly {exact.se_params:,} ({exact.overhead_pct:.2f}%)"
+                                             if len(series) > 1 else "") + ".",
+              {"stage": [s.stage for s in at_r.stages], "N_s": [s.blocks for s in at_r.stages],
+               "C_s": [s.channels for s in at_r.stages], "counted": [s.params for s in at_r.stages],
+               "C/r exactly": [s.params for s in exact.stages], "Eq. 5": [s.eq5_params for s in at_r.stages]},
+              key="lesson_cost")
 
 
 def step_twin(ctx: dict) -> None:
@@ -381,8 +393,10 @@ lesson_room.notice()
 if ROOM is not None and lesson_room.following():
     lesson_room.apply(ROOM.place, block_names)
 if "lesson_step" not in st.session_state:  # a link names its step, 1-based
-    wanted = st.query_params.get("step", "1")
-    go_to(int(wanted) - 1 if wanted.isdigit() else 0)
+    first, refused = lesson.step_from_link(st.query_params.get("step"))
+    go_to(first)
+    if refused:
+        common.error(refused)
 if "lesson_present" not in st.session_state:
     st.session_state.lesson_present = st.query_params.get("present") == "1"
 present = st.session_state.lesson_present
@@ -435,7 +449,7 @@ def lecturer_place() -> Place:
 picture, cap = common.capture_picture(model, name, data, maps=(block_name,))
 if cap is None:
     st.stop()
-channel = int(np.argmax(np.abs(cap.squeeze[block_name][0])))  # the channel whose squeeze stands out most
+channel = lesson.squeeze_channel(cap.squeeze[block_name][0])
 ctx = {"model": model, "step": step, "name": name, "picture": picture, "picture_key": st.session_state.get("picture_key"),
        "cap": cap, "block": block_name, "channel": channel,
        "at": (*common.model_key(model), common.picture_hash(data), block_name),  # what shared figures are drawn from

@@ -46,19 +46,30 @@ def test_the_closer_picture_follows_the_pictures_s(two_models):
     model, stats = two_models[0]
     mean = stats.excitation_mean("SE_4_3")[stats.class_names.index("cat")]
     near, far = mean + 0.01, np.clip(mean + 0.3, 0, 1)
-    q = lesson.closer_to_class(stats, "SE_4_3", "cat", {"A": far, "B": near})
+    q = lesson.closer_to_class(stats, "SE_4_3", ["cat"], {"A": far, "B": near})
     assert q.choices[q.answer] == "B"
-    q = lesson.closer_to_class(stats, "SE_4_3", "cat", {"A": near, "B": far})
+    q = lesson.closer_to_class(stats, "SE_4_3", ["cat"], {"A": near, "B": far})
     assert q.choices[q.answer] == "A" and "0.010" in q.explanation
 
 
-def test_the_ablation_answer_holds_the_measured_drop():
+def _range(choice: str) -> tuple[float, float]:
+    """(lo, hi) of an accuracy change in points: losses positive, gains negative."""
+    words = choice.split(" points")[0].split()
+    lo, hi = float(words[-3]), float(words[-1])
+    return (lo, hi) if words[1] == "loss" else (-hi, -lo)
+
+
+def test_the_ablation_answer_holds_the_measured_change_and_a_gain_is_called_one():
     shipped = json.loads((ROOT / "assets" / "ablation" / "se_resnet20_cifar10-cifar10-test.json").read_text())
-    for result in (shipped, {**shipped, "top1": {**shipped["top1"], "off: stage 3": shipped["top1"]["none"] - 0.031}}):
+    for delta in (None, 0.031, -0.012):
+        top1 = shipped["top1"] if delta is None else {**shipped["top1"], "off: stage 3": shipped["top1"]["none"] - delta}
+        result = {**shipped, "top1": top1}
         q = lesson.ablation_drop(result, "stage 3")
-        drop = 100 * (result["top1"]["none"] - result["top1"]["off: stage 3"])
-        lo, hi = (float(v) for v in q.choices[q.answer].split(" points")[0].split(" to "))
-        assert lo <= drop < hi and len(q.choices) == 4 and f"{drop:.2f} points" in q.explanation
+        drop = 100 * (top1["none"] - top1["off: stage 3"])
+        lo, hi = _range(q.choices[q.answer])
+        assert lo <= drop < hi and len(q.choices) == 4
+        assert (f"a gain of {-drop:.2f} points" if drop < 0 else f"a loss of {drop:.2f} points") in q.explanation
+    assert "gain" in q.choices[q.answer] and "-" not in q.choices[q.answer]  # a negative drop is a gain
 
 
 def test_the_parameter_answer_follows_the_reduction_and_the_last_stage(two_models):
@@ -69,7 +80,7 @@ def test_the_parameter_answer_follows_the_reduction_and_the_last_stage(two_model
             rep = cost(model, r)
             q = lesson.se_parameter_share(rep, without_last)
             share = rep.overhead_without_last_stage_pct if without_last else rep.overhead_pct
-            lo, hi = (float(v) for v in q.choices[q.answer].split(" %")[0].split(" to "))
+            lo, hi = (float(v) for v in q.choices[q.answer].split("%")[0].split(" to "))
             assert lo <= share < hi
             seen.add(q.choices[q.answer])
     assert len(seen) >= 3  # the answer moves with r and the switch; it is not written down
@@ -94,25 +105,61 @@ def test_the_twin_answer_follows_the_cards():
     assert lesson.beats_twin(_card("se", tied), _card("plain", base)).answer == 1
 
 
-def test_the_squeeze_answer_is_the_maps_mean_wherever_it_sorts():
+@pytest.mark.parametrize(("kind", "expected"), [("avg", np.mean), ("max", np.max),
+                                              ("avgmax", lambda u: 0.5 * u.mean() + 0.5 * u.max())])
+def test_the_squeeze_answer_is_the_blocks_own_squeeze(kind, expected):
     for u in (np.arange(12, dtype=float).reshape(3, 4), -np.arange(12, dtype=float).reshape(3, 4) + 0.5):
-        q = lesson.squeeze_value(u, 7)
-        assert float(q.choices[q.answer]) == pytest.approx(u.mean(), abs=5e-5)  # printed to 4 decimals
-        assert sorted(float(c) for c in q.choices) == [float(c) for c in q.choices] and "z_7" in q.prompt
+        q = lesson.squeeze_value(u, 7, kind)
+        assert float(q.choices[q.answer]) == pytest.approx(expected(u), abs=5e-5)  # printed to 4 decimals
+        assert "z_7" in q.prompt and q.choices[q.answer] not in q.prompt
 
 
-def test_the_gate_length_is_one_per_channel():
-    q = lesson.gate_length("SE_4_3", 64, 4, 64)
+def test_the_gate_length_is_one_per_channel_and_the_prompt_does_not_say_it():
+    q = lesson.gate_length("SE_4_3", 64, 8, 64)
     assert q.choices[q.answer] == "64" and "4,096" in q.choices and "1" in q.choices
+    assert "64 " not in q.prompt.replace("64 positions", "") and "C = " not in q.prompt
 
 
-@pytest.mark.parametrize("below", [0, 1, 16, 17, 40, 64])
-def test_the_damped_channels_bin_holds_the_count(below):
+@pytest.mark.parametrize("below", [0, 1, 16, 17, 40, 63, 64])
+def test_the_damped_channels_range_holds_the_count_and_stays_within_the_channels(below):
     s = np.r_[np.full(below, 0.2), np.full(64 - below, 0.8)]
     q = lesson.damped_channels(s, "SE_4_3")
-    lo, hi = (int(v) for v in q.choices[q.answer].split(" channels")[0].split(" to "))
-    assert lo <= below <= hi and len(q.choices) == 4
-    assert q.choices[0].startswith("0 to") and q.choices[-1].endswith("to 64 channels")
+    bounds = [tuple(int(v) for v in c.split(" channels")[0].split(" to ")) for c in q.choices]
+    bounds = [(b[0], b[-1]) for b in bounds]
+    assert bounds[q.answer][0] <= below <= bounds[q.answer][1] and len(q.choices) == 4
+    assert bounds[0][0] >= 0 and bounds[-1][1] <= 64
+    assert all(b[1] + 1 == c[0] for b, c in zip(bounds, bounds[1:]))  # adjacent, in order
+
+
+def test_the_gate_range_is_the_gates_own():
+    s = np.linspace(-0.9, 0.9, 16)
+    assert "between 0 and 1" in lesson.damped_channels(s, "SE_2_1", "Sigmoid").prompt
+    assert "between −1 and 1" in lesson.damped_channels(s, "SE_2_1", "Tanh").prompt
+    assert "0 or more" in lesson.damped_channels(s, "SE_2_1", "ReLU").prompt
+    assert "between 0 and 1" not in lesson.damped_channels(s, "SE_2_1", "Tanh").prompt
+
+
+def test_random_weights_are_not_called_trained():
+    shipped = json.loads((ROOT / "assets" / "ablation" / "se_resnet20_cifar10-cifar10-test.json").read_text())
+    assert "trained network" in lesson.ablation_drop(shipped, "stage 3").prompt
+    q = lesson.ablation_drop(shipped, "stage 3", trained=False)
+    assert "trained" not in q.prompt + q.explanation and "random" in q.prompt
+
+
+def test_twins_trained_differently_are_not_called_alike():
+    rng = np.random.default_rng(0)
+    hits = rng.random(10_000) < 0.9
+    alike = lesson.beats_twin(_card("se", hits), _card("plain", hits))
+    assert "trained alike" in alike.prompt
+    differ = lesson.beats_twin({**_card("se", hits), "epochs": 140}, {**_card("plain", hits), "epochs": 18})
+    assert "trained alike" not in differ.prompt and "trained differently" in differ.prompt
+
+
+def test_a_link_names_a_step_or_is_refused_in_one_line():
+    assert lesson.step_from_link("3") == (2, None) and lesson.step_from_link(None) == (0, None)
+    for odd in ("²", "999", "-1", "0", "1e3", "<script>", " 3"):
+        step, refused = lesson.step_from_link(odd)
+        assert step == 0 and refused and "\n" not in refused
 
 
 def test_the_varied_and_parting_stages_follow_the_numbers():
@@ -126,3 +173,29 @@ def test_the_varied_and_parting_stages_follow_the_numbers():
         div = [BlockDivergence(f"SE_{k}_{j}", 0.0, 0.3 if k == loud else 0.1) for k in (2, 3, 4) for j in (1, 2)]
         q = lesson.parting_stage(div)
         assert q.choices[q.answer] == f"stage {loud}"
+
+
+@pytest.mark.parametrize(("options", "kind", "gate_words"), [
+    ({}, "avg", "between 0 and 1"), ({"squeeze": "max"}, "max", "between 0 and 1"),
+    ({"gate": "tanh"}, "avg", "between −1 and 1"), ({"gate": "relu"}, "avg", "0 or more"),
+])
+def test_the_questions_follow_the_models_own_squeeze_and_gate(options, kind, gate_words):
+    """Built as the Lesson page builds them, on networks where the paper's wording would be false."""
+    import torch
+
+    from senet_viz import wrap
+    from senet_viz.capture import capture
+    from senet_viz.equations import squeeze_kind
+    from senet_viz.models.cifar_resnet import CifarResNet
+
+    torch.manual_seed(0)
+    model = wrap(CifarResNet(20, 10, **options), input_size=(3, 32, 32))
+    block = model.blocks[-1]
+    cap = capture(model, torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(1)), maps=[block.name])
+    u, z, s = cap.inputs[block.name][0], cap.squeeze[block.name][0], cap.excitation[block.name][0]
+    c = lesson.squeeze_channel(z)
+    assert squeeze_kind(block) == kind
+    q = lesson.squeeze_value(u[c], c, squeeze_kind(block))
+    expected = u[c].max() if kind == "max" else u[c].mean()
+    assert float(q.choices[q.answer]) == pytest.approx(expected, abs=5e-5) == pytest.approx(z[c], abs=5e-5)
+    assert gate_words in lesson.damped_channels(s, block.name, block.gate_name).prompt

@@ -31,10 +31,17 @@ def _walk(weights: str | None = None, weights_path: str | None = None) -> dict[s
         reveal = [b for b in at.button if b.key and b.key.startswith("lesson_reveal")]
         radios = [r for r in at.radio if r.key and r.key.startswith("lesson_choice")]
         if reveal:
+            picked = radios[0].options[0]
             radios[0].set_value(0)
             reveal[0].click().run()
             assert_ok(at)
         verdicts = [e.value for e in [*at.success, *at.warning] if "answer" in e.value or e.value.startswith("Right")]
+        if reveal:  # the verdict is about the choice made: right names it, wrong names it and the measured one
+            (verdict,) = verdicts
+            if verdict.startswith("Right"):
+                assert verdict.startswith(f"Right: **{picked}**."), (step.key, picked, verdict)
+            else:
+                assert f", not {picked}." in verdict and f"**{picked}**" not in verdict, (step.key, picked, verdict)
         seen[step.key] = {"asked": bool(reveal), "verdicts": verdicts, "info": [e.value for e in at.info],
                           "charts": charts(at), "captions": [c.value for c in at.caption]}
         if i < len(STEPS) - 1:
@@ -127,3 +134,70 @@ def test_a_wrong_answer_is_named_and_the_measured_one_given():
     next(b for b in at.button if b.key.startswith("lesson_reveal")).click().run()
     assert_ok(at)
     assert len(at.warning) == 1 and "measured answer is **64**" in at.warning[0].value
+
+
+@pytest.mark.parametrize(("query", "refused"), [
+    ({"step": "²"}, "not one of the lesson's steps"), ({"step": "999"}, "not one of the lesson's steps"),
+    ({"step": "-1"}, "not one of the lesson's steps"), ({"room": "<script>"}, "is not a room code"),
+    ({"room": "ABCDEF", "step": "3"}, None),
+])
+def test_odd_links_open_the_lesson_with_at_most_one_line(query, refused):
+    at = run_app()
+    at.switch_page("pages/lesson.py")
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    assert len(at.error) <= 1
+    if refused:
+        assert len(at.error) == 1 and refused in at.error[0].value.replace("\\", "")
+    if query.get("step") != "3":
+        assert at.title[0].value.startswith("1. ")
+
+
+def test_the_cost_step_shows_what_the_cost_command_counts_at_the_chosen_r():
+    from senet_viz.cost import cost
+    from senet_viz.models import load_model
+
+    at = run_app()
+    at.switch_page("pages/lesson.py")
+    at.query_params["step"] = str(next(i + 1 for i, s in enumerate(STEPS) if s.key == "cost"))
+    at.run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "floor of 8 hidden units" in text and "2·C·8 + 8 + C" in text and "**2,016**" in text and "**5,784**" in text
+    next(b for b in at.button if b.key.startswith("lesson_reveal")).click().run()
+    model = load_model("se_resnet20_cifar10", device="cpu")
+    for r in (4, 8, 16, 32):
+        at.select_slider(key="lesson_cost_r").set_value(r).run()
+        assert_ok(at)
+        built, exact = cost(model, float(r)), cost(model, float(r), floor=False)
+        summary = next(c.value for c in at.caption if "SE parameters of" in c.value)
+        assert f"at r = {r}" in summary.replace("\\", "")
+        assert f"{built.se_params:,}" in summary and f"{exact.se_params:,}" in summary
+
+
+def test_class_names_from_a_users_folder_are_plain_text_on_the_lesson(tmp_path):
+    """Statistics of a folder whose classes are named like Markdown (an image that would load from
+    elsewhere, bold): the classes step and its question show the names as they are typed."""
+    from conftest import make_image_folder
+
+    from senet_viz.collect import compute_stats
+    from senet_viz.data import open_source
+    from senet_viz.models import load_model
+
+    odd = ("![x](e.vil.png)", "**bold**")
+    model = load_model("se_resnet20_cifar10", weights="random", device="cpu")
+    stats = compute_stats(model, open_source(make_image_folder(tmp_path, odd)), batch_size=4, workers=0)
+    at = run_app(weights="random")
+    at.switch_page("pages/lesson.py")
+    at.query_params["weights"] = "random"
+    at.query_params["step"] = str(next(i + 1 for i, s in enumerate(STEPS) if s.key == "classes"))
+    at.session_state["computed_stats"] = stats
+    at.run()
+    next(b for b in at.button if b.key.startswith("lesson_reveal")).click().run()
+    assert_ok(at)
+    shown = [e.value for e in [*at.caption, *at.markdown, *at.info, *at.success, *at.warning]]
+    named = [text for text in shown if "e.vil" in text or "bold" in text]
+    assert named, "the step names the classes somewhere"
+    for text in named:
+        assert "![" not in text and "](" not in text and "**bold**" not in text, text
