@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import common
-from senet_viz import plots
+from senet_viz import narrative, plots
 from senet_viz.cost import CostReport, cost, downsampling_convolution
 
 # Table 10 (ImageNet, SE-ResNet-50, the longer ablation schedule): r -> (top-1 err, top-5 err, params in M)
@@ -53,8 +53,8 @@ m2.metric("with SE" + (" (none in the last stage)" if no_last else ""), f"{(rep.
 m3.metric("SE parameters", f"{se_params:,}", f"{overhead:.2f}% overhead", delta_color="off")
 m4.metric("FLOPs (multiply-adds)", f"{rep.total_flops / 1e9:.3f}G", f"+{rep.flops_overhead_pct:.2f}%", delta_color="inverse")
 st.caption(f"Counted from the architecture at input {rep.input_size[1]}×{rep.input_size[2]}; the model as built uses "
-           f"r = {built.reduction:g} ({built.se_params:,} SE parameters). Eq. 5 predicts {rep.eq5_params:,.0f} at r = {r} "
-           "(biases ignored)." + (" FLOPs are those of the whole network with SE in every stage." if no_last else ""))
+           f"r = {built.reduction:g} ({built.se_params:,} SE parameters). " + narrative.eq5_sentence(rep).replace("**", "")
+           + (" FLOPs are those of the whole network with SE in every stage." if no_last else ""))
 stride = downsampling_convolution(model.net)
 if stride == "3x3":
     st.caption(f"{model.name} puts each stage's stride 2 in the 3×3 convolution (ResNet v1.5, timm's and torchvision's "
@@ -69,7 +69,9 @@ with left:
     st.subheader("Per block")
     st.dataframe(
         {"block": [b.name for b in rep.blocks], "stage": [b.stage for b in rep.blocks], "C": [b.channels for b in rep.blocks],
-         "C/r": [b.hidden for b in rep.blocks], "parameters": [b.params for b in rep.blocks],
+         "h (hidden units)": [b.hidden for b in rep.blocks],
+         "C/r": [round(b.channels / rep.reduction, 2) for b in rep.blocks],
+         "raised to the floor": [b.floored for b in rep.blocks], "parameters": [b.params for b in rep.blocks],
          "MFLOPs": [round(b.flops / 1e6, 4) for b in rep.blocks]},
         hide_index=True, width="stretch", height=min(600, 36 * len(rep.blocks) + 40))
 with right:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from pages import common
 from senet_viz import plots
-from senet_viz.cost import cost
+from senet_viz.cost import bottleneck, cost
 from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.equations import u_origin, walkthrough
 
@@ -61,8 +61,8 @@ def steps_view() -> None:
     step = st.session_state.eq_step
     st.query_params["step"] = str(step + 1)
     b3.markdown(f"**Step {step + 1} of {len(STEPS)}**: {STEPS[step]}")
-    st.caption(f"Picture: {common.plain(name)} · model {model.label} · block {block_name} (C = {C}, C/r = {w.block.hidden}, "
-               f"r = {w.reduction:g}) · prediction uses the same forward pass.")
+    st.caption(f"Picture: {common.plain(name)} · model {model.label} · block {block_name} (C = {C}, "
+               f"{bottleneck(model.blocks, w.block)}) · prediction uses the same forward pass.")
 
     def row(i: int, latex: str, body) -> None:
         if step < i:

@@ -86,14 +86,18 @@ def cmd_cost(args: argparse.Namespace) -> int:
     model = load_model(args.model, weights="random", device="cpu")  # the architecture alone
     rep = cost(model, args.r)
     print(f"{rep.model}: input {rep.input_size}, r = {rep.reduction:g}")
-    print(f"{'block':8} {'stage':>5} {'C':>5} {'C/r':>5} {'params':>10} {'MFLOPs':>9}")
+    print(f"{'block':8} {'stage':>5} {'C':>5} {'h':>5} {'params':>10} {'MFLOPs':>9}")
     for b in rep.blocks:
-        print(f"{b.name:8} {b.stage:5d} {b.channels:5d} {b.hidden:5d} {b.params:10,d} {b.flops / 1e6:9.3f}")
+        mark = f"  (C/r = {b.channels / rep.reduction:g}, raised to the floor)" if b.floored else ""
+        print(f"{b.name:8} {b.stage:5d} {b.channels:5d} {b.hidden:5d} {b.params:10,d} {b.flops / 1e6:9.3f}{mark}")
     print(f"\n{'stage':5} {'N_s':>4} {'C_s':>5} {'SE params':>11} {'Eq. 5':>11}")
     for s in rep.stages:
         print(f"{s.stage:5d} {s.blocks:4d} {s.channels:5d} {s.params:11,d} {s.eq5_params:11,.0f}")
     print(f"\nparameters: {rep.base_params / 1e6:.2f}M without SE -> {rep.total_params / 1e6:.2f}M with SE "
           f"(+{rep.overhead_pct:.2f}%); Eq. 5 predicts {rep.eq5_params / 1e6:.3f}M, counted {rep.se_params / 1e6:.3f}M")
+    gap = rep.eq5_gap()
+    print(f"counted - Eq. 5 = {gap.counted - gap.eq5:,.0f}: bottleneck floor {gap.floor:,.0f}, biases {gap.biases:,}, "
+          f"other (rounding, mixed widths) {gap.other:,.0f}")
     print(f"without the last stage's SE: +{rep.overhead_without_last_stage_pct:.2f}%")
     print(f"FLOPs (multiply-adds): {(rep.total_flops - rep.se_flops) / 1e9:.3f}G -> {rep.total_flops / 1e9:.3f}G "
           f"(+{rep.flops_overhead_pct:.2f}%)")

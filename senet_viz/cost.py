@@ -17,7 +17,7 @@ from torch import nn
 
 from .models.blocks import BlockInfo
 from .models.registry import LoadedModel
-from .models.se_block import SEBlock, hidden_width
+from .models.se_block import MIN_HIDDEN, SEBlock, hidden_width
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,23 @@ class BlockCost:
     hidden: int
     params: int
     flops: int  # per picture
+    biases: int = 0  # of ``params``: the biases (and a BatchNorm's parameters), which Eq. 5 leaves out
+    floored: bool = False  # the bottleneck was raised above C/r to the floor of MIN_HIDDEN units
+
+
+@dataclass(frozen=True)
+class Eq5Gap:
+    """Why the counted SE parameters differ from Eq. 5's (2 / r) sum N_s C_s^2."""
+
+    eq5: float
+    counted: int
+    floor: float  # weights added by bottlenecks raised to the floor: 2 C (h - C/r) for those blocks
+    biases: int
+    other: float  # the rest: C/r rounded down, stages whose blocks differ in width
+
+    @property
+    def floored(self) -> bool:
+        return self.floor > 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,12 @@ class CostReport:
         last = self.stages[-1].params if self.stages else 0
         return 100.0 * (self.se_params - last) / max(1, self.base_params)
 
+    def eq5_gap(self) -> Eq5Gap:
+        r = self.reduction
+        floor = sum(2 * b.channels * (b.hidden - b.channels / r) for b in self.blocks if b.floored)
+        biases = sum(b.biases for b in self.blocks)
+        return Eq5Gap(self.eq5_params, self.se_params, floor, biases, self.se_params - self.eq5_params - floor - biases)
+
 
 def _layer_flops(net: nn.Module, input_size: tuple[int, int, int], device) -> tuple[int, dict[nn.Module, int]]:
     per_module: dict[nn.Module, int] = {}
@@ -94,10 +117,16 @@ def _layer_flops(net: nn.Module, input_size: tuple[int, int, int], device) -> tu
     return sum(per_module.values()), per_module
 
 
-def _hidden_for(block: BlockInfo, r: float) -> int:
+def _hidden_for(block: BlockInfo, r: float, floor: bool) -> int:
     if isinstance(block.module, SEBlock):
-        return hidden_width(block.channels, int(r))
+        return hidden_width(block.channels, int(r), MIN_HIDDEN if floor else 1)
     return max(1, round(block.channels / r))
+
+
+def _bias_params(module: nn.Module) -> int:
+    return sum(p.numel() for name, p in module.named_parameters()
+               if name.endswith("bias") or isinstance(module.get_submodule(name.rpartition(".")[0]),
+                                                         nn.modules.batchnorm._BatchNorm))
 
 
 def nominal_reduction(blocks: list[BlockInfo]) -> float:
@@ -109,8 +138,11 @@ def nominal_reduction(blocks: list[BlockInfo]) -> float:
     return float(Counter(round(b.channels / b.hidden, 2) for b in blocks).most_common(1)[0][0])
 
 
-def cost(model: LoadedModel, reduction: float | None = None) -> CostReport:
-    """The cost table of ``model``; with ``reduction`` the SE modules are re-sized to that r."""
+def cost(model: LoadedModel, reduction: float | None = None, *, floor: bool = True) -> CostReport:
+    """The cost table of ``model``; with ``reduction`` the SE modules are re-sized to that r.
+
+    ``floor``: the project's SE blocks raise C/r to at least ``MIN_HIDDEN`` units, as built;
+    ``floor=False`` sizes them to C/r exactly (at least 1), to show what r alone does."""
     net, blocks = model.net, model.blocks
     total_params = sum(p.numel() for p in net.parameters())
     se_params_built = sum(p.numel() for b in blocks for p in b.module.parameters())
@@ -123,12 +155,14 @@ def cost(model: LoadedModel, reduction: float | None = None) -> CostReport:
         if reduction is None:
             params = sum(p.numel() for p in b.module.parameters())
             fc = sum(per_module.get(m, 0) for m in b.module.modules())
-            hidden = b.hidden
+            hidden, biases = b.hidden, _bias_params(b.module)
         else:
-            hidden = _hidden_for(b, r)
+            hidden = _hidden_for(b, r, floor)
             params = 2 * b.channels * hidden + hidden + b.channels
             fc = 2 * b.channels * hidden
-        rows.append(BlockCost(b.name, b.stage, b.channels, hidden, params, fc + elementwise))
+            biases = hidden + b.channels
+        floored = isinstance(b.module, SEBlock) and hidden > max(1, b.channels // int(r))
+        rows.append(BlockCost(b.name, b.stage, b.channels, hidden, params, fc + elementwise, biases, floored))
     se_fc_built = sum(per_module.get(m, 0) for b in blocks for m in b.module.modules())
     base_flops = total_flops - se_fc_built
     se_params = sum(row.params for row in rows)
@@ -162,3 +196,20 @@ def downsampling_convolution(net: nn.Module) -> str | None:
             if c2.stride[0] > 1 and c2.kernel_size[0] == 3:
                 return "3x3"
     return None
+
+
+def bottleneck_words(hidden: int, channels: int, r: float, floored: bool) -> str:
+    """How a block's hidden width h follows from C and r, in one phrase (r means the same on every
+    page: the reduction ratio the block is built with, h = C/r rounded down, at least the floor)."""
+    exact = channels / r
+    if floored:
+        return (f"h = {hidden} hidden units: C/r = {channels}/{r:g} = {exact:g}, raised to the floor of "
+                f"{MIN_HIDDEN} units (MIN_HIDDEN)")
+    return f"h = {hidden} hidden units = C/r = {channels}/{r:g}" + ("" if exact == hidden else f" ({exact:g} rounded)")
+
+
+def bottleneck(blocks: list[BlockInfo], block: BlockInfo) -> str:
+    """``bottleneck_words`` for a block of a loaded model, at the r it was built with."""
+    r = nominal_reduction(blocks)
+    floored = isinstance(block.module, SEBlock) and block.hidden > max(1, block.channels // int(r))
+    return bottleneck_words(block.hidden, block.channels, r, floored)

@@ -7,12 +7,16 @@ none is written for one particular set of weights.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .evaluate import Z95, paired_difference, unpack_outcomes
 from .health import BlockHealth
 from .stats import ExcitationStats
+
+if TYPE_CHECKING:
+    from .cost import CostReport
 
 
 def full_test_outcomes(card: dict) -> tuple[str, np.ndarray] | None:
@@ -164,3 +168,28 @@ def class_typicality(s: np.ndarray, class_mean: np.ndarray, class_std: np.ndarra
     if ratio <= 2:
         return head + ": somewhat outside the class's usual range."
     return head + ": far outside the class's usual range, an unusual picture for this class."
+
+
+def cost_sentence(report: CostReport) -> str:
+    """What SE costs in parameters for the model of ``report`` and why Eq. 5 is off, from its counts."""
+    head = ("Every SE block adds W1 (h × C) and W2 (C × h) with their biases: 2·C·h + h + C parameters, with "
+            "h = C/r. Eq. 5 sums 2·C²/r over the blocks (biases left out), so the cost grows with C² and the widest, "
+            "last stage pays most.")
+    floored = [b for b in report.blocks if b.floored]
+    if floored:
+        widths = sorted({(b.channels, b.hidden) for b in floored})
+        head += (f" In {report.model} at r = {report.reduction:g}, {len(floored)} of its {len(report.blocks)} blocks "
+                 f"have fewer than {widths[0][1]} units by C/r (" + ", ".join(f"C = {c}: C/r = {c / report.reduction:g}"
+                                                                        for c, _ in widths)
+                 + f") and are raised to the floor of {widths[0][1]} hidden units, so each adds 2·C·{widths[0][1]} + "
+                 f"{widths[0][1]} + C parameters: linear in C, not quadratic.")
+    return head + " " + eq5_sentence(report)
+
+
+def eq5_sentence(report: CostReport) -> str:
+    """Eq. 5's prediction, the counted SE parameters, and what makes up the difference."""
+    gap = report.eq5_gap()
+    parts = [f"{gap.floor:,.0f} from the bottleneck floor" if gap.floored else "", f"{gap.biases:,} biases",
+             f"{gap.other:,.0f} from rounding C/r and mixed widths" if round(gap.other) else ""]
+    return (f"Eq. 5 predicts **{gap.eq5:,.0f}** SE parameters at r = {report.reduction:g}; counted: **{gap.counted:,}**, "
+            "the difference being " + ", ".join(p for p in parts if p) + ".")

@@ -49,3 +49,37 @@ def test_project_model_cost(se20):
     assert [s.params for s in rep.stages] == [3 * (2 * c * 8 + 8 + c) for c in (16, 32, 64)]
     assert [b.params for b in rep.blocks] == [2 * c * 8 + 8 + c for c in (16, 32, 64) for _ in range(3)]
     assert [(b.channels, b.hidden) for b in rep.blocks] == [(c, 8) for c in (16, 32, 64) for _ in range(3)]
+
+
+@pytest.mark.parametrize("r", [4, 8, 16, 32])
+def test_eq5_and_the_counted_parameters_differ_by_the_floor_and_the_biases(se20, r):
+    from senet_viz.narrative import cost_sentence
+
+    rep, exact = cost(se20, float(r)), cost(se20, float(r), floor=False)
+    gap = rep.eq5_gap()
+    assert gap.eq5 + gap.floor + gap.biases + gap.other == pytest.approx(gap.counted)  # float sums of integers
+    for b in rep.blocks:  # the project's block: h = C // r, at least 8 (MIN_HIDDEN)
+        assert b.hidden == max(b.channels // r, 8) and b.floored == (b.channels // r < 8)
+        assert b.params == 2 * b.channels * b.hidden + b.hidden + b.channels
+    assert all(b.hidden == max(1, b.channels // r) for b in exact.blocks) and exact.eq5_gap().floor == 0
+    sentence = cost_sentence(rep)
+    assert f"**{gap.counted:,}**" in sentence and f"**{gap.eq5:,.0f}**" in sentence
+    assert gap.floored and "floor of 8 hidden units" in sentence  # C/r < 8 for C = 16 at every r here
+    assert exact.se_params < rep.se_params  # the bars of the two series differ: the floor is counted
+
+
+def test_the_paper_network_has_no_floor_and_eq5_misses_only_its_biases(seresnet50):
+    from senet_viz.narrative import cost_sentence
+
+    gap = cost(seresnet50, 16.0).eq5_gap()
+    assert gap.floor == 0 and gap.other == pytest.approx(0) and gap.counted - gap.eq5 == gap.biases
+    assert "floor" not in cost_sentence(cost(seresnet50, 16.0))
+
+
+def test_the_cost_command_prints_the_same_gap(capsys, se20):
+    from senet_viz.cli import main
+
+    assert main(["cost", "se_resnet20_cifar10", "--r", "8"]) == 0
+    out = capsys.readouterr().out
+    gap = cost(se20, 8.0).eq5_gap()
+    assert f"bottleneck floor {gap.floor:,.0f}, biases {gap.biases:,}" in out and "raised to the floor" in out
