@@ -223,7 +223,8 @@ def live_counts(question, step: int) -> None:
     counts = call(store().counts, room["code"], step, room["key"]) if room else None
     if counts is not None:
         total = sum(counts.values())
-        shares = ", ".join(f"{question.choices[i]}: {n}" for i, n in sorted(counts.items()) if i < len(question.choices))
+        shares = ", ".join(f"{common.plain(question.choices[i])}: {n}" for i, n in sorted(counts.items())
+                           if i < len(question.choices))
         st.markdown(f":material/how_to_vote: **{total}** answer{'s' if total != 1 else ''} so far" + (f" ({shares})" if shares else ""))
 
 

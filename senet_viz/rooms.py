@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .errors import SenetVizError
+from .lesson import STEPS
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
 CODE_LENGTH = 6
@@ -32,7 +33,7 @@ TTL = float(os.environ.get("SENET_VIZ_ROOM_TTL", 4 * 3600))
 MAX_ROOMS = int(os.environ.get("SENET_VIZ_MAX_ROOMS", 50))
 MAX_ANSWERS = int(os.environ.get("SENET_VIZ_MAX_ANSWERS", 5000))
 #: Steps and choices an answer may name: bounds on what a session can write.
-MAX_STEP, MAX_CHOICE = 64, 16
+MAX_CHOICE = 16
 
 
 class RoomError(SenetVizError):
@@ -71,8 +72,16 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _check_step(step: int) -> int:
+    """A step of the lesson (0-based); RoomError for any other, so no follower indexes past it."""
+    if not (isinstance(step, int) and 0 <= step < len(STEPS)):
+        raise RoomError(f"the lesson has steps 1 to {len(STEPS)}")
+    return step
+
+
 def _check_answer(step: int, choice: int) -> None:
-    if not (0 <= step < MAX_STEP and 0 <= choice < MAX_CHOICE):
+    _check_step(step)
+    if not (isinstance(choice, int) and 0 <= choice < MAX_CHOICE):
         raise RoomError("that answer does not belong to this lesson")
 
 
@@ -95,6 +104,7 @@ class RoomStore(ABC):
 
     def create(self, place: Place) -> tuple[str, str]:
         """A new room at ``place``: (code, lecturer key). The key is shown to the lecturer only."""
+        _check_step(place.step)
         key = secrets.token_urlsafe(18)
         for _ in range(20):
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -124,6 +134,7 @@ class RoomStore(ABC):
 
     def move(self, code: str, key: str | None, place: Place) -> Room:
         code = self._lecturer(code, key)
+        _check_step(place.step)
         self._move(code, place)
         return self.get(code)
 
@@ -131,15 +142,16 @@ class RoomStore(ABC):
     def _move(self, code: str, place: Place) -> None: ...
 
     def reveal(self, code: str, key: str | None, step: int) -> None:
-        self._reveal(self._lecturer(code, key), int(step))
+        self._reveal(self._lecturer(code, key), _check_step(int(step)))
 
     @abstractmethod
     def _reveal(self, code: str, step: int) -> None: ...
 
     def answer(self, code: str, step: int, session: str, choice: int) -> None:
         """Session ``session``'s answer to ``step`` (it may change it until the reveal)."""
+        step, choice = int(step), int(choice)
         _check_answer(step, choice)
-        self._answer(normalise(code), int(step), str(session)[:64], int(choice))
+        self._answer(normalise(code), step, str(session)[:64], choice)
 
     @abstractmethod
     def _answer(self, code: str, step: int, session: str, choice: int) -> None: ...

@@ -64,8 +64,10 @@ def test_answers_are_counted_and_revealed_by_the_lecturer_only():
         radio.set_value(i % 2).run()
         assert_ok(s)
         assert not any(b.key and b.key.startswith("lesson_reveal") for b in s.button)  # no reveal for students
+    labels = next(r for r in students[0].radio if r.key.startswith("lesson_choice")).options
     lecturer.run()
-    assert any("**3** answers so far" in m.value for m in lecturer.markdown)
+    # the split, not only the total: choice 0 twice, choice 1 once
+    assert any(f"**3** answers so far ({labels[0]}: 2, {labels[1]}: 1)" in m.value for m in lecturer.markdown)
     assert not any("answers so far" in m.value for s in students for m in s.markdown)
     next(b for b in lecturer.button if b.key.startswith("lesson_reveal")).click().run()
     assert_ok(lecturer)
@@ -75,6 +77,7 @@ def test_answers_are_counted_and_revealed_by_the_lecturer_only():
         assert len([*s.success, *s.warning]) == 1  # each sees the measured answer against their own choice
         charts = [json.loads(c.proto.spec) for c in s.get("plotly_chart") if "The class: 3 answers" in c.proto.spec]
         assert len(charts) == 1 and charts[0]["layout"]["xaxis"]["type"] == "category"  # numbers as choices stay names
+        assert list(charts[0]["data"][0]["y"]) == [2, 1] + [0] * (len(labels) - 2)
     # after the reveal an answer is refused in one line, and the count stays
     radio = next(r for r in students[0].radio if r.key.startswith("lesson_choice"))
     assert radio.disabled

@@ -96,7 +96,7 @@ def test_answers_are_one_per_session_and_hidden_until_the_reveal(make):
     with pytest.raises(RoomError, match="already revealed"):
         rooms.answer(code, 2, "s3", 1)
     for step, choice in ((-1, 0), (2, -1), (2, 99), (10_000, 0)):
-        with pytest.raises(RoomError, match="does not belong"):
+        with pytest.raises(RoomError, match="does not belong|steps 1 to 10"):
             rooms.answer(code, step, "s4", choice)
 
 
@@ -163,3 +163,21 @@ def test_the_store_comes_from_the_environment(monkeypatch, redis_url):
     monkeypatch.setenv("SENET_VIZ_ROOMS", "postgres://x")
     with pytest.raises(RoomError, match="redis://"):
         store_from_environment()
+
+
+@pytest.mark.parametrize("step", [-1, 10, 999])
+def test_a_step_outside_the_lesson_is_refused_everywhere(make, step):
+    from senet_viz.lesson import STEPS
+
+    assert len(STEPS) == 10
+    rooms = make()
+    with pytest.raises(RoomError, match="steps 1 to 10"):
+        rooms.create(Place(step, "cifar-cat-2", None, "SE_4_3"))
+    code, key = rooms.create(START)
+    with pytest.raises(RoomError, match="steps 1 to 10"):
+        rooms.move(code, key, Place(step, "cifar-cat-2", None, "SE_4_3"))
+    with pytest.raises(RoomError, match="steps 1 to 10"):
+        rooms.reveal(code, key, step)
+    with pytest.raises(RoomError):
+        rooms.answer(code, step, "student", 0)
+    assert rooms.get(code).place == START and rooms.get(code).revealed == frozenset()
