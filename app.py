@@ -58,6 +58,8 @@ def home() -> None:
         st.info("Random weights: predictions are not meaningful.")
     else:
         st.caption(f"Weights: {common.plain(common.weights_label(model))}")
+    st.subheader("How SE came alive over training")
+    common.training_history(card, art["twin"])
     st.subheader("Where to go next")
     st.page_link(PAGES["lesson"], label="Lesson: the paper in ten steps on this model, with questions to answer first", icon=":material/school:")
     st.page_link(PAGES["inspect"], label="Inspect: a picture's z and s in every block, and channel reweighting", icon=":material/image_search:")

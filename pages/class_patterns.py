@@ -193,6 +193,9 @@ if health:
 else:
     st.caption("These statistics were made before hidden units were counted; recompute them to see the live units.")
 
+with st.expander("How each block's s came alive over training"):
+    common.training_history(common.shipped(model)["card"], None, loss=False)
+
 st.subheader("Class-specificity and saturation by depth")
 common.draw(plots.depth_profile(stats))
 st.caption("Class-specificity: variance between the class means over the mean variance within classes (0: all classes alike; "

@@ -18,7 +18,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from senet_viz import artefacts, gallery, machine, plots
+from senet_viz import artefacts, gallery, history, machine, plots
 from senet_viz.capture import Capture, capture
 from senet_viz.errors import SenetVizError
 from senet_viz.images import load_image
@@ -386,3 +386,22 @@ def error(text: str) -> None:
 
 def paper_note(text: str) -> None:
     st.caption(f":material/menu_book: **Paper:** {text}")
+
+
+def training_history(card: dict | None, twin: dict | None, *, loss: bool = True) -> None:
+    """How SE came alive over training (the card's SE health epoch by epoch) and, with ``loss``, the
+    training loss beside the twin's; for weights without a history, one line saying why."""
+    h, why = history.history(card)
+    if h is None:
+        st.caption(f"No training history to show: {why}.")
+        return
+    if loss:
+        t, why_twin = history.history(twin)
+        if t is None:
+            st.caption(f"No training curve of a twin without SE: {why_twin}.")
+        else:
+            draw(plots.training_loss(history.loss_table(h, t)))
+            st.caption(plain(history.loss_summary(h, t)))
+    if h.health:
+        draw(plots.training_health(history.health_table(h)))
+        st.caption(plain(history.health_summary(h)) + " Probe: the card's fixed training pictures, after every epoch.")
