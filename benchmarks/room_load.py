@@ -138,7 +138,8 @@ async def classroom(url: str, pid: int, students: int, steps: int, ttl: float, b
         before = rss_mib(pid)
         sampler = Sampler(pid)
         sampler.start()
-        await lecturer.get_by_role("button", name="Start a room").click()
+        await lecturer.get_by_role("button", name="Start a room").click()  # the popover (a loopback browser)
+        await lecturer.get_by_role("button", name="Start", exact=True).click()
         heading = lecturer.locator("h3", has_text="Room").first
         await heading.wait_for(timeout=60_000)
         code = re.search(r"Room\s+(\w{6})", await heading.inner_text()).group(1)

@@ -21,7 +21,7 @@ from senet_viz.compare import divergence, most_different
 from senet_viz.cost import bottleneck, cost
 from senet_viz.data import CIFAR10_CLASSES, open_source
 from senet_viz.equations import squeeze_kind, u_origin, walkthrough
-from senet_viz.rooms import Place
+from senet_viz.rooms import PASSWORD_ENV, Place
 
 STEPS = lesson.STEPS
 #: Large type, no sidebar, the whole width: readable from the back of a lecture hall.
@@ -70,11 +70,16 @@ def ask(question: lesson.Question, step: int) -> bool:
     """Predict, then reveal: the question with its choices; True once the answer is revealed. In a
     room, a following student's answer goes to the room and the lecturer reveals for everyone."""
     tag = hashlib.sha1((question.prompt + "|".join(question.choices)).encode()).hexdigest()[:10]
-    widget, revealed_key = f"lesson_choice_{step}_{tag}", f"lesson_revealed_{step}_{tag}"
     lecturer, student = lesson_room.is_lecturer(), lesson_room.following()
+    # a following student's radio is the room's (it starts from the answer the room holds); a choice
+    # made while exploring lives in another widget and is never carried back
+    widget = f"lesson_choice_{step}_{tag}" + ("_room" if student else "")
+    revealed_key = f"lesson_revealed_{step}_{tag}"
     in_room_revealed = ROOM is not None and step in ROOM.revealed
+    exploring = ROOM is not None and not lecturer and not student
     st.markdown(f"**:material/help: Predict first.** {common.plain(question.prompt)}")
-    choice = st.radio("Your answer", range(len(question.choices)), index=None, key=widget,
+    held = lesson_room.my_answer(step) if student and widget not in st.session_state else None
+    choice = st.radio("Your answer", range(len(question.choices)), index=held, key=widget,
                       format_func=lambda k: common.plain(question.choices[k]), horizontal=True, label_visibility="collapsed",
                       disabled=student and in_room_revealed,
                       on_change=lesson_room.submit if student else None, args=(step, widget) if student else None)
@@ -86,6 +91,10 @@ def ask(question: lesson.Question, step: int) -> bool:
         lesson_room.live_counts(question, step)
         st.button("Reveal to the class", key=f"lesson_reveal_{step}_{tag}", icon=":material/visibility:",
                   on_click=lesson_room.reveal, args=(step,), type="primary")
+        return False
+    if exploring and not in_room_revealed:  # no peeking: in a room the lecturer reveals, for everyone
+        st.caption(":material/visibility_off: The lecturer reveals this answer for the room. What you choose while "
+                   "exploring stays here and is not sent.")
         return False
     if not (student or lecturer or st.session_state.get(revealed_key)):
         if st.button("Reveal the answer", key=f"lesson_reveal_{step}_{tag}", icon=":material/visibility:"):
@@ -423,8 +432,14 @@ nav[2].markdown(f"**Step {step + 1} of {len(STEPS)}** · {common.plain(model.lab
 if ROOM is None:
     start_at = Place(step, st.session_state.get("picture_key"), st.session_state.get("lesson_other"),
                      st.session_state.get("lesson_block"))
-    nav[3].button("Start a room", key="room_start", icon=":material/group_add:", on_click=lesson_room.start, args=(start_at,),
-                  help="Students who open the room's link follow your steps and answer the questions.")
+    with nav[3].popover("Start a room", icon=":material/group_add:"):
+        st.caption("Students who open the room's link follow your steps and answer the questions.")
+        if lesson_room.lecturer_password():
+            st.text_input("Lecturer password", type="password", key="room_password")
+        else:
+            st.caption("No lecturer password is set on this server: rooms start only from a browser on its own "
+                       f"machine. The operator sets {PASSWORD_ENV} to allow lecturers elsewhere.")
+        st.button("Start", key="room_start", type="primary", on_click=lesson_room.start, args=(start_at,))
 elif lesson_room.is_lecturer():
     with st.expander(f"Room {ROOM.code}: students follow this screen", expanded=not present, icon=":material/group:"):
         lesson_room.lecturer_panel(ROOM)

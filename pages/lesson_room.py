@@ -8,6 +8,7 @@ this session's anonymous answer id; ``room_pushed``, the place the lecturer last
 from __future__ import annotations
 
 import io
+import os
 import uuid
 
 import plotly.graph_objects as go
@@ -15,7 +16,7 @@ import streamlit as st
 
 from pages import common
 from senet_viz import gallery, plots
-from senet_viz.rooms import Place, Room, RoomError, RoomStore, store_from_environment
+from senet_viz.rooms import PASSWORD_ENV, Place, Room, RoomError, RoomStore, start_refusal, store_from_environment
 
 FOLLOW_EVERY = 0.5  # seconds between a follower's looks at the room
 
@@ -62,35 +63,90 @@ def following() -> bool:
 
 
 def enter_from_link() -> None:
-    """?room=CODE joins as a student; ?room=CODE&key=KEY (the lecturer link) as the lecturer. The key
-    leaves the address bar at once: the lecturer's screen may be projected."""
-    code, key = st.query_params.get("room"), st.query_params.get("key")
-    st.query_params.pop("key", None)
+    """?room=CODE joins as a student. A link never makes a lecturer: a ``key`` in it is dropped
+    unread (the lecturer continues elsewhere by typing the key, ``take_over``)."""
+    code = st.query_params.get("room")
+    if "key" in st.query_params:
+        st.query_params.pop("key", None)
+        common.error("lecturer keys are not taken from links; open the room and type its key under 'I am the lecturer'")
     room = current()
-    if not code or (room and room["code"] == code.upper() and not key):
+    if not code or (room and room["code"] == code.upper()):
         return
     st.session_state.pop("room", None)
     rooms = call(store)
-    found = call(rooms.get, code) if rooms is not None else None
+    found = call(rooms.join, code) if rooms is not None else None
     if not found:
         st.query_params.pop("room", None)
         return
-    lecturer = bool(key) and call(rooms.is_lecturer, found.code, key)
-    if key and not lecturer:
-        common.error(f"that lecturer link does not hold room {found.code}'s key: joined as a student")
-    st.session_state.room = {"code": found.code, "key": key if lecturer else None, "following": not lecturer}
+    st.session_state.room = {"code": found.code, "key": None, "following": True}
     st.session_state.room_pushed = None
     st.query_params["room"] = found.code
 
 
+def lecturer_password() -> str | None:
+    """The operator's lecturer password: the environment, else Streamlit's secrets; None if unset."""
+    configured = os.environ.get(PASSWORD_ENV, "")
+    if not configured:
+        try:
+            configured = str(st.secrets.get("lecturer_password", "") or "")
+        except Exception:  # noqa: BLE001 - no secrets file: Streamlit raises its own error types
+            configured = ""
+    return configured or None
+
+
+def client_address() -> str | None:
+    """The browser's address as this server sees it, loopback included (``st.context.ip_address``
+    gives None for loopback, as for no address at all). A request that came through a proxy
+    counts as from elsewhere: behind a proxy every browser would look local."""
+    headers = st.context.headers or {}
+    if any(h in headers for h in ("X-Forwarded-For", "X-Real-Ip", "Forwarded")):
+        return None
+    try:
+        from streamlit.runtime.context import _get_client_context
+    except ImportError:  # another Streamlit: only the public, loopback-blind address
+        return st.context.ip_address
+    client = _get_client_context()
+    return getattr(client, "remote_ip", None) if client is not None else None
+
+
 def start(place: Place) -> None:
+    """A new room at ``place``, if this browser may start one (``start_refusal``); a session's
+    earlier room is closed first: one live room per session."""
+    refused = start_refusal(lecturer_password(), st.session_state.pop("room_password", None), client_address())
+    if refused:
+        common.error(refused)
+        return
     rooms = call(store)
-    made = call(rooms.create, place) if rooms is not None else None
+    if rooms is None:
+        return
+    if is_lecturer():
+        close()
+    made = call(rooms.create, place)
     if made:
         code, key = made
         st.session_state.room = {"code": code, "key": key, "following": False}
         st.session_state.room_pushed = place
         st.query_params["room"] = code
+
+
+def close() -> None:
+    """The lecturer ends the room for everyone."""
+    room = current()
+    if room and room["key"]:
+        call(store().close, room["code"], room["key"])
+    leave()
+
+
+def take_over() -> None:
+    """A lecturer on another tab or machine: the room's key, typed into a password field."""
+    room, key = current(), st.session_state.pop("room_key_typed", "")
+    if not room or not key:
+        return
+    if call(store().is_lecturer, room["code"], key.strip()):
+        st.session_state.room = {"code": room["code"], "key": key.strip(), "following": False}
+        st.session_state.room_pushed = None
+    else:
+        common.error(f"that is not room {room['code']}'s key: you stay a student")
 
 
 def leave() -> None:
@@ -169,6 +225,10 @@ def student_bar(room: Room) -> None:
         left.markdown(f":material/explore: You left room **{room.code}** to explore; the lecturer is at step "
                       f"{room.place.step + 1}.")
         right.button("Rejoin", key="room_rejoin", type="primary", on_click=set_following, args=(True,))
+    with st.popover("I am the lecturer", icon=":material/key:"):
+        st.text_input("Room key", type="password", key="room_key_typed",
+                      help="The key the lecturer's screen shows under 'Room key'. It is never part of a link.")
+        st.button("Continue as lecturer", key="room_take_over", on_click=take_over)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -190,11 +250,12 @@ def lecturer_panel(room: Room) -> None:
         st.markdown(f"### Room `{room.code}`")
         st.markdown(f"Students open **{link}** (or scan the code). Their screens follow your steps, picture and block; "
                     "their answers are counted here, without names.")
-        with st.popover("Lecturer link (not for the projector)", icon=":material/key:"):
-            st.caption("Opens this room as lecturer in another tab or browser. Whoever has it can move the room.")
-            st.code(f"{link}&key={current()['key']}", language=None)
-        st.button("Close the room for me", key="room_close", on_click=leave,
-                  help="This screen leaves the room; the room expires on its own.")
+        with st.popover("Room key (not for the projector)", icon=":material/key:"):
+            st.caption("To continue as lecturer in another tab or on another machine: open the students' link there and "
+                       "type this key under 'I am the lecturer'. Whoever has it can move the room.")
+            st.code(current()["key"], language=None)
+        st.button("Close the room for everyone", key="room_close", on_click=close,
+                  help="Ends the room: students are told it closed, and its answers are gone.")
 
 
 def counts_chart(question, counts: dict[int, int]) -> go.Figure:
@@ -208,6 +269,12 @@ def counts_chart(question, counts: dict[int, int]) -> go.Figure:
     fig.update_layout(height=260, margin={"t": 30, "b": 30}, yaxis_title="answers", yaxis_range=[0, max([1, *counts.values()]) * 1.25],
                       title=f"The class: {total} answer{'s' if total != 1 else ''} (the measured answer in green)")
     return fig
+
+
+def my_answer(step: int) -> int | None:
+    """The answer this session gave the room at ``step``, if any."""
+    room = current()
+    return call(store().mine, room["code"], step, session_id()) if room else None
 
 
 def submit(step: int, widget_key: str) -> None:

@@ -2,9 +2,11 @@
 
 A room holds the lecturer's place in the lesson (step, picture, second picture, block), the
 steps whose answers are revealed, and the answers: one per student session and step, a choice
-index, no names. Whoever holds the room's lecturer key moves it and reveals; the code alone
-lets a student follow and answer. A room expires ``ttl`` seconds after the lecturer's last
-action; a store holds at most ``max_rooms`` rooms and a room at most ``max_answers`` answers.
+index, no names. Whoever holds the room's lecturer key moves it, reveals and closes it; the code
+alone lets a student follow and answer. A room expires ``ttl`` seconds after the lecturer's last
+action, or ``unjoined_ttl`` (minutes) while no student has joined it, so rooms nobody uses do not
+hold the store's places; a store holds at most ``max_rooms`` rooms and a room at most
+``max_answers`` answers to each step, so a flood on one question cannot stop another.
 
 Two stores behind one interface: ``MemoryRooms`` in this process (the default) and
 ``RedisRooms`` (``SENET_VIZ_ROOMS=redis://HOST:PORT/0``), which several app processes share.
@@ -30,6 +32,7 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a p
 CODE_LENGTH = 6
 _CODE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
 TTL = float(os.environ.get("SENET_VIZ_ROOM_TTL", 4 * 3600))
+UNJOINED_TTL = float(os.environ.get("SENET_VIZ_UNJOINED_ROOM_TTL", 10 * 60))
 MAX_ROOMS = int(os.environ.get("SENET_VIZ_MAX_ROOMS", 50))
 MAX_ANSWERS = int(os.environ.get("SENET_VIZ_MAX_ANSWERS", 5000))
 #: Steps and choices an answer may name: bounds on what a session can write.
@@ -85,6 +88,33 @@ def _check_answer(step: int, choice: int) -> None:
         raise RoomError("that answer does not belong to this lesson")
 
 
+PASSWORD_ENV = "SENET_VIZ_LECTURER_PASSWORD"
+
+
+def _loopback(address: str | None) -> bool:
+    import ipaddress
+
+    try:
+        return address is not None and ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
+def start_refusal(configured: str | None, given: str | None, client: str | None) -> str | None:
+    """Why this browser may not start a room (one line), or None when it may. With a lecturer
+    password configured, whoever types it; without one, only a browser on the server's own
+    machine (loopback), so a student on the network cannot fill the store's places."""
+    if configured:
+        if given and hmac.compare_digest(given.encode(), configured.encode()):
+            return None
+        return "wrong lecturer password: no room was started" if given else "type the lecturer password to start a room"
+    if _loopback(client):
+        return None
+    return (f"rooms start only from a browser on this server's own machine while no lecturer password is set; the "
+            f"operator sets {PASSWORD_ENV} (or lecturer_password in Streamlit's secrets) to let lecturers start rooms "
+            "from elsewhere")
+
+
 def duration(seconds: float) -> str:
     """A room's lifetime as people say it: '4 hours', '1 hour', '30 minutes', '45 seconds'."""
     if seconds >= 3600 and seconds % 1800 == 0:
@@ -95,12 +125,18 @@ def duration(seconds: float) -> str:
 
 
 class RoomStore(ABC):
-    def __init__(self, ttl: float = TTL, max_rooms: int = MAX_ROOMS, max_answers: int = MAX_ANSWERS) -> None:
+    def __init__(self, ttl: float = TTL, max_rooms: int = MAX_ROOMS, max_answers: int = MAX_ANSWERS,
+                 unjoined_ttl: float = UNJOINED_TTL) -> None:
         self.ttl, self.max_rooms, self.max_answers = ttl, max_rooms, max_answers
+        self.unjoined_ttl = min(unjoined_ttl, ttl)
 
     def _missing(self, code: str) -> RoomError:
         return RoomError(f"there is no room {code}: the code is mistyped, or the room expired (rooms close "
-                         f"{duration(self.ttl)} after the lecturer's last step)")
+                         f"{duration(self.ttl)} after the lecturer's last step, {duration(self.unjoined_ttl)} while "
+                         "nobody has joined)")
+
+    def _closed(self, code: str) -> RoomError:
+        return RoomError(f"the lecturer closed room {code}")
 
     def create(self, place: Place) -> tuple[str, str]:
         """A new room at ``place``: (code, lecturer key). The key is shown to the lecturer only."""
@@ -140,6 +176,23 @@ class RoomStore(ABC):
 
     @abstractmethod
     def _move(self, code: str, place: Place) -> None: ...
+
+    def close(self, code: str, key: str | None) -> None:
+        """The lecturer ends the room for everyone: its place in the store is free at once, and a
+        student's next look says that the lecturer closed it."""
+        self._close(self._lecturer(code, key))
+
+    @abstractmethod
+    def _close(self, code: str) -> None: ...
+
+    def join(self, code: str) -> Room:
+        """A student joins: from now on the room lives ``ttl`` after each lecturer action."""
+        code = normalise(code)
+        self._join(code)
+        return self.get(code)
+
+    @abstractmethod
+    def _join(self, code: str) -> None: ...
 
     def reveal(self, code: str, key: str | None, step: int) -> None:
         self._reveal(self._lecturer(code, key), _check_step(int(step)))
@@ -184,6 +237,7 @@ class _Entry:
     place: Place
     expires: float
     version: int = 1
+    joined: bool = False
     revealed: set[int] = field(default_factory=set)
     answers: dict[tuple[int, str], int] = field(default_factory=dict)
 
@@ -194,6 +248,7 @@ class MemoryRooms(RoomStore):
     def __init__(self, *args, clock=time.monotonic, on_expiry=None, **kw) -> None:
         super().__init__(*args, **kw)
         self._clock, self._lock, self._rooms = clock, threading.Lock(), {}
+        self._gone: dict[str, float] = {}  # rooms the lecturer closed, remembered as long as an unjoined room lives
         self._on_expiry = on_expiry  # called (outside the lock) after rooms expired
 
     def _purge(self) -> bool:
@@ -201,7 +256,12 @@ class MemoryRooms(RoomStore):
         gone = [c for c, e in self._rooms.items() if e.expires <= now]
         for code in gone:
             del self._rooms[code]
+        for code in [c for c, t in self._gone.items() if t <= now]:
+            del self._gone[code]
         return bool(gone)
+
+    def _life(self, e: _Entry) -> float:
+        return self._clock() + (self.ttl if e.joined else self.unjoined_ttl)
 
     def sweep(self) -> int:
         """Remove expired rooms now (and run ``on_expiry`` if any went); the rooms left."""
@@ -216,7 +276,7 @@ class MemoryRooms(RoomStore):
         self._purge()
         entry = self._rooms.get(code)
         if entry is None:
-            raise self._missing(code)
+            raise self._closed(code) if code in self._gone else self._missing(code)
         return entry
 
     def _create(self, code: str, digest: str, place: Place) -> bool:
@@ -227,7 +287,9 @@ class MemoryRooms(RoomStore):
             if len(self._rooms) >= self.max_rooms:
                 raise RoomError(f"this server already holds its {self.max_rooms} rooms; one frees up when a room "
                                 "expires")
-            self._rooms[code] = _Entry(digest, place, self._clock() + self.ttl)
+            if code in self._gone:
+                return False
+            self._rooms[code] = _Entry(digest, place, self._clock() + self.unjoined_ttl)
             return True
 
     def get(self, code: str) -> Room:
@@ -244,21 +306,33 @@ class MemoryRooms(RoomStore):
     def _move(self, code: str, place: Place) -> None:
         with self._lock:
             e = self._entry(code)
-            e.place, e.version, e.expires = place, e.version + 1, self._clock() + self.ttl
+            e.place, e.version, e.expires = place, e.version + 1, self._life(e)
 
     def _reveal(self, code: str, step: int) -> None:
         with self._lock:
             e = self._entry(code)
             e.revealed.add(step)
-            e.version, e.expires = e.version + 1, self._clock() + self.ttl
+            e.version, e.expires = e.version + 1, self._life(e)
+
+    def _close(self, code: str) -> None:
+        with self._lock:
+            self._entry(code)
+            del self._rooms[code]
+            self._gone[code] = self._clock() + self.unjoined_ttl
+
+    def _join(self, code: str) -> None:
+        with self._lock:
+            e = self._entry(code)
+            if not e.joined:
+                e.joined, e.expires = True, self._clock() + self.ttl
 
     def _answer(self, code: str, step: int, session: str, choice: int) -> None:
         with self._lock:
             e = self._entry(code)
             if step in e.revealed:
                 raise RoomError("the answer to this step is already revealed")
-            if (step, session) not in e.answers and len(e.answers) >= self.max_answers:
-                raise RoomError(f"room {code} holds its {self.max_answers} answers")
+            if (step, session) not in e.answers and sum(s == step for s, _ in e.answers) >= self.max_answers:
+                raise RoomError(f"room {code} holds its {self.max_answers} answers to this step")
             e.answers[(step, session)] = choice
 
     def _counts(self, code: str, step: int) -> Counter:
@@ -273,11 +347,13 @@ class MemoryRooms(RoomStore):
         return self.sweep()
 
 
-# Redis: a room is three keys that expire together, plus one sorted set of open rooms (score:
-# expiry time) for the cap. Each change is one Lua script, so processes never see half of one.
+# Redis: a room is four keys that expire together (the place, the revealed steps, the answers, the
+# answers per step), plus one sorted set of open rooms (score: expiry time) for the cap, and a
+# short-lived mark of a room its lecturer closed. Each change is one Lua script, so processes
+# never see half of one. A room lives ARGV[2] ms (unjoined) until a student joins, then ARGV[9].
 _CREATE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[2], 'digest', ARGV[5], 'step', ARGV[6], 'picture', ARGV[7], 'other', ARGV[8], 'block', ARGV[9], 'version', 1)
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
@@ -288,20 +364,37 @@ _TOUCH = """
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 if ARGV[3] == 'move' then
   redis.call('HSET', KEYS[2], 'step', ARGV[4], 'picture', ARGV[5], 'other', ARGV[6], 'block', ARGV[7])
-else
+elseif ARGV[3] == 'reveal' then
   redis.call('SADD', KEYS[3], ARGV[4])
+elseif ARGV[3] == 'join' then
+  if redis.call('HGET', KEYS[2], 'joined') == '1' then return 1 end
+  redis.call('HSET', KEYS[2], 'joined', '1')
 end
-redis.call('HINCRBY', KEYS[2], 'version', 1)
-for i = 2, 4 do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2]) end end
-redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[8])
+if ARGV[3] ~= 'join' then redis.call('HINCRBY', KEYS[2], 'version', 1) end
+local ttl = ARGV[2]
+if redis.call('HGET', KEYS[2], 'joined') == '1' then ttl = ARGV[9] end
+for i = 2, 5 do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ttl) end end
+redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ttl), ARGV[8])
 return 1
 """
 _ANSWER = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[4]) == 1 then return -2 end
-if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 and redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[3]) then return 0 end
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then
+  if tonumber(redis.call('HGET', KEYS[4], ARGV[4]) or '0') >= tonumber(ARGV[3]) then return 0 end
+  redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
+end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[3], redis.call('PTTL', KEYS[1]))
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('PEXPIRE', KEYS[3], ttl)
+redis.call('PEXPIRE', KEYS[4], ttl)
+return 1
+"""
+_CLOSE = """
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[6], '1', 'PX', ARGV[2])
 return 1
 """
 
@@ -316,22 +409,24 @@ class RedisRooms(RoomStore):
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
         self._prefix = prefix
         self._scripts = {name: self._redis.register_script(text)
-                         for name, text in (("create", _CREATE), ("touch", _TOUCH), ("answer", _ANSWER))}
+                         for name, text in (("create", _CREATE), ("touch", _TOUCH), ("answer", _ANSWER),
+                                            ("close", _CLOSE))}
 
     def _keys(self, code: str) -> list[str]:
+        """The open rooms; the room's place, revealed steps, answers, answers per step; its closed mark."""
         base = f"{self._prefix}:room:{code}"
-        return [f"{self._prefix}:rooms", base, f"{base}:revealed", f"{base}:answers"]
+        return [f"{self._prefix}:rooms", base, f"{base}:revealed", f"{base}:answers", f"{base}:count", f"{base}:closed"]
 
     def _now(self) -> int:
         return int(time.time() * 1000)
 
-    def _ttl_ms(self) -> int:
-        return max(1, int(self.ttl * 1000))
+    def _ttl_ms(self, seconds: float) -> int:
+        return max(1, int(seconds * 1000))
 
     def _create(self, code: str, digest: str, place: Place) -> bool:
-        rooms, room, _, _ = self._keys(code)
-        done = self._scripts["create"](keys=[rooms, room], args=[
-            self._now(), self._ttl_ms(), self.max_rooms, code, digest, place.step, place.picture or "", place.other or "",
+        keys = self._keys(code)
+        done = self._scripts["create"](keys=[keys[0], keys[1], keys[5]], args=[
+            self._now(), self._ttl_ms(self.unjoined_ttl), self.max_rooms, code, digest, place.step, place.picture or "", place.other or "",
             place.block or ""])
         if done == 0:
             raise RoomError(f"this server already holds its {self.max_rooms} rooms; one frees up when a room expires")
@@ -339,23 +434,32 @@ class RedisRooms(RoomStore):
 
     def get(self, code: str) -> Room:
         code = normalise(code)
-        _, room, revealed, _ = self._keys(code)
+        keys = self._keys(code)
         with self._redis.pipeline(transaction=True) as p:
-            fields, steps = p.hgetall(room).smembers(revealed).execute()
+            fields, steps, closed = p.hgetall(keys[1]).smembers(keys[2]).exists(keys[5]).execute()
         if not fields:
-            raise self._missing(code)
+            raise self._closed(code) if closed else self._missing(code)
         place = Place(int(fields["step"]), fields["picture"] or None, fields["other"] or None, fields["block"] or None)
         return Room(code, place, int(fields["version"]), frozenset(int(s) for s in steps))
 
     def _digest_of(self, code: str) -> str:
         digest = self._redis.hget(self._keys(code)[1], "digest")
         if digest is None:
-            raise self._missing(code)
+            self.get(code)  # closed or missing, said as such
         return digest
 
     def _touch(self, code: str, *args) -> None:
-        if not self._scripts["touch"](keys=self._keys(code), args=[self._now(), self._ttl_ms(), *args, code]):
+        if not self._scripts["touch"](keys=self._keys(code)[:5], args=[
+                self._now(), self._ttl_ms(self.unjoined_ttl), *args, code, self._ttl_ms(self.ttl)]):
+            self.get(code)
             raise self._missing(code)
+
+    def _join(self, code: str) -> None:
+        self._touch(code, "join", "", "", "", "")
+
+    def _close(self, code: str) -> None:
+        if not self._scripts["close"](keys=self._keys(code), args=[code, self._ttl_ms(self.unjoined_ttl)]):
+            self.get(code)
 
     def _move(self, code: str, place: Place) -> None:
         self._touch(code, "move", place.step, place.picture or "", place.other or "", place.block or "")
@@ -364,15 +468,16 @@ class RedisRooms(RoomStore):
         self._touch(code, "reveal", step, "", "", "")
 
     def _answer(self, code: str, step: int, session: str, choice: int) -> None:
-        _, room, revealed, answers = self._keys(code)
-        done = self._scripts["answer"](keys=[room, revealed, answers],
+        _, room, revealed, answers, count, _ = self._keys(code)
+        done = self._scripts["answer"](keys=[room, revealed, answers, count],
                                        args=[f"{step}:{session}", choice, self.max_answers, step])
         if done == -1:
+            self.get(code)
             raise self._missing(code)
         if done == -2:
             raise RoomError("the answer to this step is already revealed")
         if done == 0:
-            raise RoomError(f"room {code} holds its {self.max_answers} answers")
+            raise RoomError(f"room {code} holds its {self.max_answers} answers to this step")
 
     def _counts(self, code: str, step: int) -> Counter:
         prefix = f"{step}:"

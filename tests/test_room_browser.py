@@ -22,8 +22,25 @@ def playwright():
         yield p
 
 
+#: Every address a page shows, kept in the page: pushState and replaceState (which Streamlit uses
+#: for query parameters) and the loads, so a test can read the tab's whole history.
+_RECORD_URLS = """
+window.__urls = [location.href];
+for (const name of ["pushState", "replaceState"]) {
+  const original = history[name].bind(history);
+  history[name] = (state, title, url) => { if (url) window.__urls.push(String(new URL(url, location.href))); return original(state, title, url); };
+}
+"""
+
+
+def _urls(page) -> list[str]:
+    return page.evaluate("window.__urls")
+
+
 def _page(browser, url: str):
-    page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    context.add_init_script(_RECORD_URLS)
+    page = context.new_page()
     page.goto(url)
     wait_rendered(page)
     return page
@@ -43,7 +60,8 @@ def _wait_step(page, step: int, within: float) -> float:
 
 def _start_room(browser, url: str):
     lecturer = _page(browser, f"{url}/lesson")
-    lecturer.get_by_role("button", name="Start a room").click()
+    lecturer.get_by_role("button", name="Start a room").click()  # the popover; no password: a loopback browser
+    lecturer.get_by_role("button", name="Start", exact=True).click()
     heading = lecturer.locator("h3", has_text="Room").first
     heading.wait_for(timeout=30_000)
     code = re.search(r"Room\s+(\w{6})", heading.inner_text()).group(1)
@@ -91,6 +109,17 @@ def test_students_follow_answer_and_cannot_move_the_room(playwright):
             assert _step_of(lecturer) == 3
             students[1].get_by_role("button", name="Rejoin").click()
             _wait_step(students[1], 3, 10)
+            # the key is on the lecturer's screen only, in a popover, and in no address of any tab
+            lecturer.get_by_role("button", name="Room key (not for the projector)").click()
+            key = lecturer.locator("[data-testid='stPopoverBody'] code").first.inner_text().strip()
+            assert len(key) >= 20
+            for page in (lecturer, *students):
+                assert all(key not in u and "key=" not in u for u in _urls(page)), _urls(page)
+                assert key not in page.content() or page is lecturer
+            # the lecturer closes the room for everyone; a student is told so, once
+            lecturer.keyboard.press("Escape")
+            lecturer.get_by_role("button", name="Close the room for everyone").click()
+            students[0].get_by_text(f"the lecturer closed room {code}").wait_for(timeout=10_000)
             bad = _page(browser, f"{url}/lesson?room=ABCDEF")
             assert bad.locator("[data-testid='stAlertContentError']").count() == 1
             assert "no room ABCDEF" in bad.locator("[data-testid='stAlertContentError']").inner_text()

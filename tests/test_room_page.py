@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from app_support import assert_ok, run_app
 from streamlit.testing.v1 import AppTest
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _lecturer_password(monkeypatch):
+    monkeypatch.setenv("SENET_VIZ_LECTURER_PASSWORD", PASSWORD)
 
 
 def _lesson(**query) -> AppTest:
@@ -23,6 +31,7 @@ def _step(at: AppTest) -> int:
 
 def _lecturer() -> tuple[AppTest, str, str]:
     at = _lesson()
+    at.text_input(key="room_password").set_value(PASSWORD)
     at.button(key="room_start").click().run()
     assert_ok(at)
     room = at.session_state["room"]
@@ -83,22 +92,99 @@ def test_answers_are_counted_and_revealed_by_the_lecturer_only():
     assert radio.disabled
 
 
-def test_a_wrong_code_and_a_forged_lecturer_link_are_one_line():
+def test_a_wrong_code_and_a_keyed_link_are_one_line_and_the_key_is_typed_instead():
     at = _lesson(room="ZZZZZZ")
     assert not at.exception and len(at.error) == 1 and "no room ZZZZZZ" in at.error[0].value.replace("\\", "")
     assert "room" not in at.query_params and _step(at) == 1
     at = _lesson(room="not a code!")
     assert not at.exception and len(at.error) == 1 and "not a room code" in at.error[0].value.replace("\\", "")
     _lecturer_at, code, key = _lecturer()
-    forged = _lesson(room=code, key=key[:-2] + "xx")
-    assert len(forged.error) == 1 and "joined as a student" in forged.error[0].value
-    assert forged.session_state["room"]["key"] is None and forged.button(key="lesson_next").disabled
-    real = _lesson(room=code, key=key)  # the lecturer link in a new tab: lecturer again
-    assert_ok(real)
-    assert real.session_state["room"]["key"] == key and "key" not in real.query_params
-    real.button(key="lesson_next").click().run()
-    forged.run()
-    assert _step(forged) == 2
+    keyed = _lesson(room=code, key=key)  # even the right key is not taken from a link
+    assert len(keyed.error) == 1 and "not taken from links" in keyed.error[0].value
+    assert keyed.session_state["room"]["key"] is None and "key" not in keyed.query_params
+    assert keyed.button(key="lesson_next").disabled
+    keyed.text_input(key="room_key_typed").set_value(key[:-2] + "xx")
+    keyed.button(key="room_take_over").click().run()
+    assert len(keyed.error) == 1 and "not room" in keyed.error[0].value and keyed.session_state["room"]["key"] is None
+    keyed.text_input(key="room_key_typed").set_value(key)
+    keyed.button(key="room_take_over").click().run()  # the key typed into a password field: lecturer here too
+    assert_ok(keyed)
+    assert keyed.session_state["room"]["key"] == key and not keyed.button(key="lesson_next").disabled
+    keyed.button(key="lesson_next").click().run()
+    follower = _lesson(room=code)
+    assert _step(follower) == 2
+
+
+def test_no_key_is_on_a_students_page_and_no_lecturer_link_is_offered():
+    lecturer, code, key = _lecturer()
+    student = _lesson(room=code)
+    shown = " ".join(str(e.proto) for e in student.main) + " ".join(str(e.proto) for e in student.sidebar)
+    assert key not in shown
+    lecturer_text = " ".join(str(e.proto) for e in lecturer.main)
+    assert f"key={key}" not in lecturer_text and "&key=" not in lecturer_text
+
+
+def test_sixty_sessions_without_the_password_start_no_room():
+    from pages import lesson_room
+
+    before = len(lesson_room.store())
+    for i in range(60):
+        at = _lesson()
+        if i % 2:
+            at.text_input(key="room_password").set_value(f"guess {i}")
+        at.button(key="room_start").click().run()
+        assert not at.exception and "room" not in at.session_state
+        assert len(at.error) == 1 and ("wrong lecturer password" in at.error[0].value
+                                       or "type the lecturer password" in at.error[0].value)
+    assert len(lesson_room.store()) == before
+
+
+def test_without_a_password_only_the_servers_own_machine_starts_rooms(monkeypatch):
+    from senet_viz.rooms import start_refusal
+
+    monkeypatch.delenv("SENET_VIZ_LECTURER_PASSWORD")
+    at = _lesson()
+    at.button(key="room_start").click().run()  # AppTest's session has no loopback address
+    assert "room" not in at.session_state and "SENET_VIZ_LECTURER_PASSWORD" in at.error[0].value.replace("\\", "")
+    assert start_refusal(None, None, "127.0.0.1") is None and start_refusal(None, None, "::1") is None
+    assert start_refusal(None, None, "192.168.1.20") and start_refusal(None, None, None)
+    assert start_refusal("pw", "pw", "10.0.0.1") is None and start_refusal("pw", "pW", "127.0.0.1")
+
+
+def test_the_lecturer_closes_the_room_and_students_are_told_once():
+    lecturer, code, _key = _lecturer()
+    student = _lesson(room=code)
+    lecturer.button(key="room_close").click().run()
+    assert_ok(lecturer)
+    assert "room" not in lecturer.session_state
+    student.run()
+    assert len(student.error) == 1 and f"the lecturer closed room {code}" in student.error[0].value
+    student.run()
+    assert not student.error and "room" not in student.session_state
+
+
+def test_a_session_holds_one_live_room():
+    lecturer, _code, _key = _lecturer()
+    assert not any(b.key == "room_start" for b in lecturer.button)  # no second room while this one lives
+    student = _lesson(room=_code)
+    assert not any(b.key == "room_start" for b in student.button)  # nor for a student in a room
+
+
+def test_leave_reveal_rejoin_shows_nothing_before_the_reveal():
+    lecturer, code, _key = _lecturer()
+    student = _lesson(room=code)
+    student.button(key="room_leave").click().run()
+    assert_ok(student)
+    assert not any(b.key and b.key.startswith("lesson_reveal") for b in student.button)  # nothing to reveal
+    assert not student.success and not student.warning and not student.info
+    radio = next(r for r in student.radio if r.key.startswith("lesson_choice"))
+    radio.set_value(1).run()  # a choice while exploring
+    student.button(key="room_rejoin").click().run()
+    assert_ok(student)
+    room_radio = next(r for r in student.radio if r.key.startswith("lesson_choice") and r.key.endswith("_room"))
+    assert room_radio.value is None  # not carried back: nothing was sent
+    lecturer.run()
+    assert not any("answers so far (" in m.value for m in lecturer.markdown)
 
 
 def test_a_room_that_closes_while_followed_says_so_once():

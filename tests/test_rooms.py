@@ -55,7 +55,7 @@ def test_a_malformed_code_is_one_line(typed):
 def test_an_unknown_code_says_mistyped_or_expired(make):
     with pytest.raises(RoomError, match="mistyped, or the room expired"):
         make().get("ABCDEF")
-    with pytest.raises(RoomError, match=r"rooms close 2 minutes after the lecturer's last step\)$"):
+    with pytest.raises(RoomError, match=r"rooms close 2 minutes after the lecturer's last step, "):
         make(ttl=120).get("ABCDEF")  # the store's own lifetime, as people say it
 
 
@@ -109,26 +109,75 @@ def test_rooms_and_answers_are_capped(make):
     for s in ("a", "b", "c"):
         rooms.answer(code, 0, s, 1)
     rooms.answer(code, 0, "a", 2)  # a session may still change its own answer
-    with pytest.raises(RoomError, match="holds its 3 answers"):
-        rooms.answer(code, 1, "d", 0)
-    assert rooms.counts(code, 0, key) == {1: 2, 2: 1}
+    with pytest.raises(RoomError, match="holds its 3 answers to this step"):
+        rooms.answer(code, 0, "d", 0)
+    for s in ("d", "e", "f"):  # a flood on one step does not stop the next one
+        rooms.answer(code, 1, s, 0)
+    assert rooms.counts(code, 0, key) == {1: 2, 2: 1} and rooms.counts(code, 1, key) == {0: 3}
 
 
-def test_a_room_expires_after_the_lecturers_last_action_and_frees_its_place(make):
-    rooms = make(ttl=0.6, max_rooms=1)
+class _Clock:
+    """The store's clock, moved by the test: lifetimes checked to the second, not raced."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_room_lives_minutes_until_someone_joins_then_hours_after_the_lecturers_last_action():
+    clock = _Clock()
+    rooms = MemoryRooms(ttl=3600, unjoined_ttl=300, max_rooms=1, clock=clock)
     code, key = rooms.create(START)
-    rooms.answer(code, 0, "s", 1)
-    time.sleep(0.4)
-    rooms.move(code, key, Place(1))  # the lecturer's step keeps it open
-    time.sleep(0.4)
+    clock.now += 250
+    rooms.move(code, key, Place(1))  # the lecturer alone keeps it open for minutes at a time
+    clock.now += 299
     assert rooms.get(code).place.step == 1
-    time.sleep(0.5)
+    clock.now += 2
     with pytest.raises(RoomError, match="expired"):
         rooms.get(code)
+    assert len(rooms) == 0
+    code, key = rooms.create(START)  # the place it held is free again
+    rooms.join(code)
+    rooms.answer(code, 0, "s", 1)
+    clock.now += 3599
+    rooms.move(code, key, Place(2))  # joined: each step keeps it for the full lifetime
+    clock.now += 3599
+    assert rooms.get(code).place.step == 2
+    clock.now += 2
     with pytest.raises(RoomError, match="expired"):
         rooms.answer(code, 0, "s", 1)
+
+
+def test_a_room_nobody_joins_expires_in_redis_too(redis_url):
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    rooms = RedisRooms(redis_url, ttl=30, unjoined_ttl=0.3, max_rooms=1)
+    code, _key = rooms.create(START)
+    time.sleep(0.6)  # Redis expires keys on its own clock: twice the lifetime
+    with pytest.raises(RoomError, match="expired"):
+        rooms.get(code)
+    code, _key = rooms.create(START)  # the cap counts open rooms only
+    rooms.join(code)
+    time.sleep(0.6)
+    assert rooms.get(code).place == START
+
+
+def test_the_lecturer_closes_the_room_for_everyone(make):
+    rooms = make(max_rooms=1)
+    code, key = rooms.create(START)
+    rooms.join(code)
+    for wrong in (None, "", key[:-1] + ("x" if key[-1] != "x" else "y")):
+        with pytest.raises(RoomError, match="only the lecturer"):
+            rooms.close(code, wrong)
+    rooms.close(code, key)
+    for look in (lambda: rooms.get(code), lambda: rooms.answer(code, 0, "s", 1), lambda: rooms.join(code)):
+        with pytest.raises(RoomError, match=f"the lecturer closed room {code}"):
+            look()
     assert len(rooms) == 0
-    rooms.create(START)  # the cap counts open rooms only
+    rooms.create(START)  # its place is free at once
 
 
 def test_concurrent_answers_from_many_threads_are_counted_exactly(make):
