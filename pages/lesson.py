@@ -7,8 +7,6 @@ question needs something the loaded weights lack says so and offers what it can 
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -21,7 +19,7 @@ from senet_viz.compare import divergence, most_different
 from senet_viz.cost import bottleneck, cost
 from senet_viz.data import CIFAR10_CLASSES, open_source
 from senet_viz.equations import squeeze_kind, u_origin, walkthrough
-from senet_viz.rooms import PASSWORD_ENV, Place
+from senet_viz.rooms import PASSWORD_ENV, Place, question_id
 
 STEPS = lesson.STEPS
 #: Large type, no sidebar, the whole width: readable from the back of a lecture hall.
@@ -69,28 +67,39 @@ def chart(fig: go.Figure | plots.Chart, summary: str, numbers: dict | None = Non
 def ask(question: lesson.Question, step: int) -> bool:
     """Predict, then reveal: the question with its choices; True once the answer is revealed. In a
     room, a following student's answer goes to the room and the lecturer reveals for everyone."""
-    tag = hashlib.sha1((question.prompt + "|".join(question.choices)).encode()).hexdigest()[:10]
+    qid = question_id(step, question.prompt, question.choices)  # answers, reveals and widgets belong to it
+    tag = qid.split(":")[1]
     lecturer, student = lesson_room.is_lecturer(), lesson_room.following()
+    if lecturer:
+        st.session_state.lesson_question = qid  # travels with the room's place (``lecturer_place``)
     # a following student's radio is the room's (it starts from the answer the room holds); a choice
     # made while exploring lives in another widget and is never carried back
     widget = f"lesson_choice_{step}_{tag}" + ("_room" if student else "")
     revealed_key = f"lesson_revealed_{step}_{tag}"
-    in_room_revealed = ROOM is not None and step in ROOM.revealed
+    in_room_revealed = ROOM is not None and qid in ROOM.revealed
     exploring = ROOM is not None and not lecturer and not student
+    # a follower whose screen asks another question than the lecturer's (an uploaded picture, other
+    # weights) cannot answer: the answer would count for a question nobody is asking
+    elsewhere = student and ROOM.place.question is not None and ROOM.place.question != qid
     st.markdown(f"**:material/help: Predict first.** {common.plain(question.prompt)}")
-    held = lesson_room.my_answer(step) if student and widget not in st.session_state else None
+    held = lesson_room.my_answer(qid) if student and not elsewhere and widget not in st.session_state else None
     choice = st.radio("Your answer", range(len(question.choices)), index=held, key=widget,
                       format_func=lambda k: common.plain(question.choices[k]), horizontal=True, label_visibility="collapsed",
-                      disabled=student and in_room_revealed,
-                      on_change=lesson_room.submit if student else None, args=(step, widget) if student else None)
+                      disabled=student and (in_room_revealed or elsewhere),
+                      on_change=lesson_room.submit if student else None, args=(qid, widget) if student else None)
+    if elsewhere:
+        st.caption(":material/block: Your screen shows another question than the lecturer's (another picture, block or "
+                   "model), so your answer would count for nothing: the lecturer's question is answered on the "
+                   "lecturer's picture and model.")
+        return False
     if student and not in_room_revealed:
         st.caption(":material/how_to_vote: Your answer goes to the room, without your name; the lecturer reveals the "
                    "answer for everyone.")
         return False
     if lecturer and not in_room_revealed:
-        lesson_room.live_counts(question, step)
+        lesson_room.live_counts(question, qid)
         st.button("Reveal to the class", key=f"lesson_reveal_{step}_{tag}", icon=":material/visibility:",
-                  on_click=lesson_room.reveal, args=(step,), type="primary")
+                  on_click=lesson_room.reveal, args=(qid,), type="primary")
         return False
     if exploring and not in_room_revealed:  # no peeking: in a room the lecturer reveals, for everyone
         st.caption(":material/visibility_off: The lecturer reveals this answer for the room. What you choose while "
@@ -110,7 +119,7 @@ def ask(question: lesson.Question, step: int) -> bool:
         st.warning(f"The measured answer is **{right}**, not {common.plain(question.choices[choice])}. {explanation}",
                    icon=":material/lightbulb:")
     if in_room_revealed:
-        lesson_room.class_answers(question, step)
+        lesson_room.class_answers(question, qid)
     return True
 
 
@@ -458,7 +467,7 @@ name, data = common.picture_or_default()
 def lecturer_place() -> Place:
     from_gallery = st.session_state.get("picture_source", "gallery") == "gallery"
     return Place(step, st.session_state.get("picture_key") if from_gallery else None, st.session_state.get("lesson_other"),
-                 block_name)
+                 block_name, st.session_state.get("lesson_question"))
 
 
 picture, cap = common.capture_picture(model, name, data, maps=(block_name,))
@@ -471,6 +480,7 @@ ctx = {"model": model, "step": step, "name": name, "picture": picture, "picture_
        "walk": walkthrough(model, picture, block_name, channels=[channel], cap=cap)}
 if not present:
     st.caption(f"Picture: {common.plain(name)} → {common.plain(cap.top(1)[0][0][0])} · block {block_name}")
+st.session_state.lesson_question = None  # set by ask() on a step with a question
 RENDER[info.key](ctx)
 
 if lesson_room.is_lecturer():

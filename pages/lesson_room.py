@@ -271,23 +271,23 @@ def counts_chart(question, counts: dict[int, int]) -> go.Figure:
     return fig
 
 
-def my_answer(step: int) -> int | None:
-    """The answer this session gave the room at ``step``, if any."""
+def my_answer(question: str) -> int | None:
+    """The answer this session gave the room's ``question``, if any."""
     room = current()
-    return call(store().mine, room["code"], step, session_id()) if room else None
+    return call(store().mine, room["code"], question, session_id()) if room else None
 
 
-def submit(step: int, widget_key: str) -> None:
+def submit(question: str, widget_key: str) -> None:
     room, choice = current(), st.session_state.get(widget_key)
     if room and choice is not None:
-        call(store().answer, room["code"], step, session_id(), int(choice))
+        call(store().answer, room["code"], question, session_id(), int(choice))
 
 
 @st.fragment(run_every=FOLLOW_EVERY)
-def live_counts(question, step: int) -> None:
+def live_counts(question, qid: str) -> None:
     """The lecturer's count of answers so far, each second."""
     room = current()
-    counts = call(store().counts, room["code"], step, room["key"]) if room else None
+    counts = call(store().counts, room["code"], qid, room["key"]) if room else None
     if counts is not None:
         total = sum(counts.values())
         shares = ", ".join(f"{common.plain(question.choices[i])}: {n}" for i, n in sorted(counts.items())
@@ -295,13 +295,13 @@ def live_counts(question, step: int) -> None:
         st.markdown(f":material/how_to_vote: **{total}** answer{'s' if total != 1 else ''} so far" + (f" ({shares})" if shares else ""))
 
 
-def reveal(step: int) -> None:
+def reveal(qid: str) -> None:
     room = current()
-    call(store().reveal, room["code"], room["key"], step)
+    call(store().reveal, room["code"], room["key"], qid)
 
 
-def class_answers(question, step: int) -> None:
+def class_answers(question, qid: str) -> None:
     room = current()
-    counts = call(store().counts, room["code"], step, room["key"]) if room else None
+    counts = call(store().counts, room["code"], qid, room["key"]) if room else None
     if counts is not None:
-        common.draw(counts_chart(question, counts), key=f"room_counts_{step}")
+        common.draw(counts_chart(question, counts), key=f"room_counts_{qid}")

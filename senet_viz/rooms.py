@@ -1,8 +1,9 @@
 """Rooms: a lecturer's lesson that students' screens follow, and the class's answers.
 
 A room holds the lecturer's place in the lesson (step, picture, second picture, block), the
-steps whose answers are revealed, and the answers: one per student session and step, a choice
-index, no names. Whoever holds the room's lecturer key moves it, reveals and closes it; the code
+questions whose answers are revealed, and the answers: one per student session and question, a
+choice index, no names, keyed by the question (``question_id``: the step and a digest of its prompt and
+choices), so answers to another picture's or block's question on the same step are never mixed. Whoever holds the room's lecturer key moves it, reveals and closes it; the code
 alone lets a student follow and answer. A room expires ``ttl`` seconds after the lecturer's last
 action, or ``unjoined_ttl`` (minutes) while no student has joined it, so rooms nobody uses do not
 hold the store's places; a store holds at most ``max_rooms`` rooms and a room at most
@@ -46,12 +47,32 @@ class RoomError(SenetVizError):
 @dataclass(frozen=True)
 class Place:
     """Where the lecturer is: a lesson step (0-based), gallery keys of the picture and the
-    second picture (None for an upload, which a room cannot carry), the SE block."""
+    second picture (None for an upload, which a room cannot carry), the SE block, and the
+    question the lecturer's screen asks (``question_id``; None on a step without one)."""
 
     step: int = 0
     picture: str | None = None
     other: str | None = None
     block: str | None = None
+    question: str | None = None
+
+
+_QUESTION = re.compile(r"^(-?\d{1,6}):[0-9a-f]{10}$")
+
+
+def question_id(step: int, prompt: str, choices: list[str]) -> str:
+    """A question's identity in a room: its step and a digest of its prompt and choices, so that
+    answers to another picture's, block's or model's question are never added together."""
+    tag = hashlib.sha1((prompt + "|".join(choices)).encode()).hexdigest()[:10]
+    return f"{step}:{tag}"
+
+
+def _check_question(question: str) -> str:
+    match = _QUESTION.match(str(question))
+    if not match:
+        raise RoomError("that answer does not belong to this lesson")
+    _check_step(int(match.group(1)))
+    return str(question)
 
 
 @dataclass(frozen=True)
@@ -59,7 +80,7 @@ class Room:
     code: str
     place: Place
     version: int  # grows with every move and reveal
-    revealed: frozenset[int] = field(default_factory=frozenset)
+    revealed: frozenset[str] = field(default_factory=frozenset)  # question ids
 
 
 def normalise(code: str) -> str:
@@ -75,6 +96,12 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _check_place(place: Place) -> None:
+    _check_step(place.step)
+    if place.question is not None:
+        _check_question(place.question)
+
+
 def _check_step(step: int) -> int:
     """A step of the lesson (0-based); RoomError for any other, so no follower indexes past it."""
     if not (isinstance(step, int) and 0 <= step < len(STEPS)):
@@ -82,10 +109,10 @@ def _check_step(step: int) -> int:
     return step
 
 
-def _check_answer(step: int, choice: int) -> None:
-    _check_step(step)
+def _check_answer(question: str, choice: int) -> str:
     if not (isinstance(choice, int) and 0 <= choice < MAX_CHOICE):
         raise RoomError("that answer does not belong to this lesson")
+    return _check_question(question)
 
 
 PASSWORD_ENV = "SENET_VIZ_LECTURER_PASSWORD"
@@ -140,7 +167,7 @@ class RoomStore(ABC):
 
     def create(self, place: Place) -> tuple[str, str]:
         """A new room at ``place``: (code, lecturer key). The key is shown to the lecturer only."""
-        _check_step(place.step)
+        _check_place(place)
         key = secrets.token_urlsafe(18)
         for _ in range(20):
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -170,7 +197,7 @@ class RoomStore(ABC):
 
     def move(self, code: str, key: str | None, place: Place) -> Room:
         code = self._lecturer(code, key)
-        _check_step(place.step)
+        _check_place(place)
         self._move(code, place)
         return self.get(code)
 
@@ -194,37 +221,36 @@ class RoomStore(ABC):
     @abstractmethod
     def _join(self, code: str) -> None: ...
 
-    def reveal(self, code: str, key: str | None, step: int) -> None:
-        self._reveal(self._lecturer(code, key), _check_step(int(step)))
+    def reveal(self, code: str, key: str | None, question: str) -> None:
+        self._reveal(self._lecturer(code, key), _check_question(question))
 
     @abstractmethod
-    def _reveal(self, code: str, step: int) -> None: ...
+    def _reveal(self, code: str, question: str) -> None: ...
 
-    def answer(self, code: str, step: int, session: str, choice: int) -> None:
-        """Session ``session``'s answer to ``step`` (it may change it until the reveal)."""
-        step, choice = int(step), int(choice)
-        _check_answer(step, choice)
-        self._answer(normalise(code), step, str(session)[:64], choice)
+    def answer(self, code: str, question: str, session: str, choice: int) -> None:
+        """Session ``session``'s answer to ``question`` (``question_id``); it may change it until the reveal."""
+        question = _check_answer(question, int(choice))
+        self._answer(normalise(code), question, str(session)[:64], int(choice))
 
     @abstractmethod
-    def _answer(self, code: str, step: int, session: str, choice: int) -> None: ...
+    def _answer(self, code: str, question: str, session: str, choice: int) -> None: ...
 
-    def counts(self, code: str, step: int, key: str | None = None) -> Counter:
+    def counts(self, code: str, question: str, key: str | None = None) -> Counter:
         """Answers per choice: for the lecturer at any time, for everyone once revealed."""
-        code = normalise(code)
-        if not self.is_lecturer(code, key) and step not in self.get(code).revealed:
+        code, question = normalise(code), _check_question(question)
+        if not self.is_lecturer(code, key) and question not in self.get(code).revealed:
             raise RoomError("the class's answers are shown once the lecturer reveals them")
-        return self._counts(code, int(step))
+        return self._counts(code, question)
 
     @abstractmethod
-    def _counts(self, code: str, step: int) -> Counter: ...
+    def _counts(self, code: str, question: str) -> Counter: ...
 
-    def mine(self, code: str, step: int, session: str) -> int | None:
-        """The answer ``session`` gave to ``step``, if any."""
-        return self._mine(normalise(code), int(step), str(session)[:64])
+    def mine(self, code: str, question: str, session: str) -> int | None:
+        """The answer ``session`` gave to ``question``, if any."""
+        return self._mine(normalise(code), _check_question(question), str(session)[:64])
 
     @abstractmethod
-    def _mine(self, code: str, step: int, session: str) -> int | None: ...
+    def _mine(self, code: str, question: str, session: str) -> int | None: ...
 
     @abstractmethod
     def __len__(self) -> int:
@@ -238,8 +264,8 @@ class _Entry:
     expires: float
     version: int = 1
     joined: bool = False
-    revealed: set[int] = field(default_factory=set)
-    answers: dict[tuple[int, str], int] = field(default_factory=dict)
+    revealed: set[str] = field(default_factory=set)
+    answers: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 class MemoryRooms(RoomStore):
@@ -308,10 +334,10 @@ class MemoryRooms(RoomStore):
             e = self._entry(code)
             e.place, e.version, e.expires = place, e.version + 1, self._life(e)
 
-    def _reveal(self, code: str, step: int) -> None:
+    def _reveal(self, code: str, question: str) -> None:
         with self._lock:
             e = self._entry(code)
-            e.revealed.add(step)
+            e.revealed.add(question)
             e.version, e.expires = e.version + 1, self._life(e)
 
     def _close(self, code: str) -> None:
@@ -326,22 +352,22 @@ class MemoryRooms(RoomStore):
             if not e.joined:
                 e.joined, e.expires = True, self._clock() + self.ttl
 
-    def _answer(self, code: str, step: int, session: str, choice: int) -> None:
+    def _answer(self, code: str, question: str, session: str, choice: int) -> None:
         with self._lock:
             e = self._entry(code)
-            if step in e.revealed:
-                raise RoomError("the answer to this step is already revealed")
-            if (step, session) not in e.answers and sum(s == step for s, _ in e.answers) >= self.max_answers:
-                raise RoomError(f"room {code} holds its {self.max_answers} answers to this step")
-            e.answers[(step, session)] = choice
+            if question in e.revealed:
+                raise RoomError("the answer to this question is already revealed")
+            if (question, session) not in e.answers and sum(q == question for q, _ in e.answers) >= self.max_answers:
+                raise RoomError(f"room {code} holds its {self.max_answers} answers to this question")
+            e.answers[(question, session)] = choice
 
-    def _counts(self, code: str, step: int) -> Counter:
+    def _counts(self, code: str, question: str) -> Counter:
         with self._lock:
-            return Counter(c for (s, _), c in self._entry(code).answers.items() if s == step)
+            return Counter(c for (q, _), c in self._entry(code).answers.items() if q == question)
 
-    def _mine(self, code: str, step: int, session: str) -> int | None:
+    def _mine(self, code: str, question: str, session: str) -> int | None:
         with self._lock:
-            return self._entry(code).answers.get((step, session))
+            return self._entry(code).answers.get((question, session))
 
     def __len__(self) -> int:
         return self.sweep()
@@ -355,7 +381,7 @@ _CREATE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[2], 'digest', ARGV[5], 'step', ARGV[6], 'picture', ARGV[7], 'other', ARGV[8], 'block', ARGV[9], 'version', 1)
+redis.call('HSET', KEYS[2], 'digest', ARGV[5], 'step', ARGV[6], 'picture', ARGV[7], 'other', ARGV[8], 'block', ARGV[9], 'question', ARGV[10], 'version', 1)
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[4])
 return 1
@@ -363,7 +389,7 @@ return 1
 _TOUCH = """
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 if ARGV[3] == 'move' then
-  redis.call('HSET', KEYS[2], 'step', ARGV[4], 'picture', ARGV[5], 'other', ARGV[6], 'block', ARGV[7])
+  redis.call('HSET', KEYS[2], 'step', ARGV[4], 'picture', ARGV[5], 'other', ARGV[6], 'block', ARGV[7], 'question', ARGV[10])
 elseif ARGV[3] == 'reveal' then
   redis.call('SADD', KEYS[3], ARGV[4])
 elseif ARGV[3] == 'join' then
@@ -427,7 +453,7 @@ class RedisRooms(RoomStore):
         keys = self._keys(code)
         done = self._scripts["create"](keys=[keys[0], keys[1], keys[5]], args=[
             self._now(), self._ttl_ms(self.unjoined_ttl), self.max_rooms, code, digest, place.step, place.picture or "", place.other or "",
-            place.block or ""])
+            place.block or "", place.question or ""])
         if done == 0:
             raise RoomError(f"this server already holds its {self.max_rooms} rooms; one frees up when a room expires")
         return done == 1
@@ -439,8 +465,9 @@ class RedisRooms(RoomStore):
             fields, steps, closed = p.hgetall(keys[1]).smembers(keys[2]).exists(keys[5]).execute()
         if not fields:
             raise self._closed(code) if closed else self._missing(code)
-        place = Place(int(fields["step"]), fields["picture"] or None, fields["other"] or None, fields["block"] or None)
-        return Room(code, place, int(fields["version"]), frozenset(int(s) for s in steps))
+        place = Place(int(fields["step"]), fields["picture"] or None, fields["other"] or None, fields["block"] or None,
+                      fields.get("question") or None)
+        return Room(code, place, int(fields["version"]), frozenset(steps))
 
     def _digest_of(self, code: str) -> str:
         digest = self._redis.hget(self._keys(code)[1], "digest")
@@ -448,44 +475,46 @@ class RedisRooms(RoomStore):
             self.get(code)  # closed or missing, said as such
         return digest
 
-    def _touch(self, code: str, *args) -> None:
+    def _touch(self, code: str, action: str, a: object = "", b: object = "", c: object = "", d: object = "",
+               question: str = "") -> None:
         if not self._scripts["touch"](keys=self._keys(code)[:5], args=[
-                self._now(), self._ttl_ms(self.unjoined_ttl), *args, code, self._ttl_ms(self.ttl)]):
+                self._now(), self._ttl_ms(self.unjoined_ttl), action, a, b, c, d, code, self._ttl_ms(self.ttl), question]):
             self.get(code)
             raise self._missing(code)
 
     def _join(self, code: str) -> None:
-        self._touch(code, "join", "", "", "", "")
+        self._touch(code, "join")
 
     def _close(self, code: str) -> None:
         if not self._scripts["close"](keys=self._keys(code), args=[code, self._ttl_ms(self.unjoined_ttl)]):
             self.get(code)
 
     def _move(self, code: str, place: Place) -> None:
-        self._touch(code, "move", place.step, place.picture or "", place.other or "", place.block or "")
+        self._touch(code, "move", place.step, place.picture or "", place.other or "", place.block or "",
+                    place.question or "")
 
-    def _reveal(self, code: str, step: int) -> None:
-        self._touch(code, "reveal", step, "", "", "")
+    def _reveal(self, code: str, question: str) -> None:
+        self._touch(code, "reveal", question)
 
-    def _answer(self, code: str, step: int, session: str, choice: int) -> None:
+    def _answer(self, code: str, question: str, session: str, choice: int) -> None:
         _, room, revealed, answers, count, _ = self._keys(code)
         done = self._scripts["answer"](keys=[room, revealed, answers, count],
-                                       args=[f"{step}:{session}", choice, self.max_answers, step])
+                                       args=[f"{question}|{session}", choice, self.max_answers, question])
         if done == -1:
             self.get(code)
             raise self._missing(code)
         if done == -2:
-            raise RoomError("the answer to this step is already revealed")
+            raise RoomError("the answer to this question is already revealed")
         if done == 0:
-            raise RoomError(f"room {code} holds its {self.max_answers} answers to this step")
+            raise RoomError(f"room {code} holds its {self.max_answers} answers to this question")
 
-    def _counts(self, code: str, step: int) -> Counter:
-        prefix = f"{step}:"
+    def _counts(self, code: str, question: str) -> Counter:
+        prefix = f"{question}|"
         answers = self._redis.hgetall(self._keys(code)[3])
         return Counter(int(c) for k, c in answers.items() if k.startswith(prefix))
 
-    def _mine(self, code: str, step: int, session: str) -> int | None:
-        value = self._redis.hget(self._keys(code)[3], f"{step}:{session}")
+    def _mine(self, code: str, question: str, session: str) -> int | None:
+        value = self._redis.hget(self._keys(code)[3], f"{question}|{session}")
         return None if value is None else int(value)
 
     def __len__(self) -> int:

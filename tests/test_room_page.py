@@ -210,3 +210,41 @@ def test_a_reveal_before_any_answer_shows_an_empty_count():
     student.run()
     assert_ok(student)
     assert any("The class: 0 answers" in c.proto.spec for c in student.get("plotly_chart"))
+
+
+def test_a_picture_change_within_a_step_starts_a_new_count():
+    lecturer, code, _key = _lecturer()
+    students = [_lesson(room=code) for _ in range(2)]
+    for s in students:
+        next(r for r in s.radio if r.key.startswith("lesson_choice")).set_value(0).run()
+    lecturer.run()
+    assert any("**2** answers so far" in m.value for m in lecturer.markdown)
+    first_question = lecturer.session_state["lesson_question"]
+    lecturer.radio(key="lesson_pick_photos").set_value("coffee").run()  # same step, another picture
+    assert_ok(lecturer)
+    assert lecturer.session_state["lesson_question"] != first_question
+    assert any("**0** answers so far" in m.value for m in lecturer.markdown)
+    students[0].run()  # follows to the new picture: a fresh radio, nothing chosen
+    radio = next(r for r in students[0].radio if r.key.startswith("lesson_choice"))
+    assert radio.value is None and not radio.disabled
+    radio.set_value(1).run()
+    lecturer.run()
+    assert any("**1** answer so far" in m.value for m in lecturer.markdown)
+    from pages import lesson_room
+
+    room = lesson_room.store()
+    assert room.counts(code, first_question, _key) == {0: 2}  # the first question's answers stay with it
+
+
+def test_a_follower_on_another_question_cannot_answer():
+    lecturer, code, _key = _lecturer()
+    student = _lesson(room=code)
+    from pages import lesson_room
+
+    other = lesson_room.store().get(code).place
+    import dataclasses
+
+    lesson_room.store().move(code, _key, dataclasses.replace(other, question="0:ffffffffff"))  # not what it shows
+    student.run()
+    radio = next(r for r in student.radio if r.key.startswith("lesson_choice"))
+    assert radio.disabled and any("another question than the lecturer's" in c.value for c in student.caption)

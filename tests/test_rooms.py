@@ -37,6 +37,11 @@ def make(request):
 START = Place(0, "cifar-cat-2", None, "SE_4_3")
 
 
+def q(step: int, tag: str = "0123456789") -> str:
+    """A question id (``rooms.question_id``'s form) on ``step``."""
+    return f"{step}:{tag}"
+
+
 def test_a_room_is_found_by_its_code_in_any_case(make):
     rooms = make()
     code, key = rooms.create(START)
@@ -73,7 +78,7 @@ def test_only_the_lecturer_key_moves_and_reveals(make):
         with pytest.raises(RoomError, match="only the lecturer"):
             rooms.move(code, wrong, Place(3, "cifar-dog-0", None, "SE_2_1"))
         with pytest.raises(RoomError, match="only the lecturer"):
-            rooms.reveal(code, wrong, 0)
+            rooms.reveal(code, wrong, q(0))
     assert rooms.get(code).place == START and rooms.get(code).version == 1
     moved = rooms.move(code, key, Place(3, "cifar-dog-0", "cifar-cat-0", "SE_2_1"))
     assert moved.place == Place(3, "cifar-dog-0", "cifar-cat-0", "SE_2_1") and moved.version == 2
@@ -83,21 +88,21 @@ def test_only_the_lecturer_key_moves_and_reveals(make):
 def test_answers_are_one_per_session_and_hidden_until_the_reveal(make):
     rooms = make()
     code, key = rooms.create(START)
-    rooms.answer(code, 2, "s1", 0)
-    rooms.answer(code, 2, "s1", 3)  # changed, still one answer
-    rooms.answer(code, 2, "s2", 3)
-    rooms.answer(code, 5, "s1", 1)
-    assert rooms.mine(code, 2, "s1") == 3 and rooms.mine(code, 2, "s3") is None
-    assert rooms.counts(code, 2, key) == {3: 2}
+    rooms.answer(code, q(2), "s1", 0)
+    rooms.answer(code, q(2), "s1", 3)  # changed, still one answer
+    rooms.answer(code, q(2), "s2", 3)
+    rooms.answer(code, q(5), "s1", 1)
+    assert rooms.mine(code, q(2), "s1") == 3 and rooms.mine(code, q(2), "s3") is None
+    assert rooms.counts(code, q(2), key) == {3: 2}
     with pytest.raises(RoomError, match="once the lecturer reveals"):
-        rooms.counts(code, 2)
-    rooms.reveal(code, key, 2)
-    assert rooms.counts(code, 2) == {3: 2} and 2 in rooms.get(code).revealed
+        rooms.counts(code, q(2))
+    rooms.reveal(code, key, q(2))
+    assert rooms.counts(code, q(2)) == {3: 2} and q(2) in rooms.get(code).revealed
     with pytest.raises(RoomError, match="already revealed"):
-        rooms.answer(code, 2, "s3", 1)
-    for step, choice in ((-1, 0), (2, -1), (2, 99), (10_000, 0)):
+        rooms.answer(code, q(2), "s3", 1)
+    for question, choice in ((q(-1), 0), (q(2), -1), (q(2), 99), (q(10_000), 0), ("2", 0), ("2:<script>", 0)):
         with pytest.raises(RoomError, match="does not belong|steps 1 to 10"):
-            rooms.answer(code, step, "s4", choice)
+            rooms.answer(code, question, "s4", choice)
 
 
 def test_rooms_and_answers_are_capped(make):
@@ -107,13 +112,13 @@ def test_rooms_and_answers_are_capped(make):
     with pytest.raises(RoomError, match="holds its 2 rooms"):
         rooms.create(START)
     for s in ("a", "b", "c"):
-        rooms.answer(code, 0, s, 1)
-    rooms.answer(code, 0, "a", 2)  # a session may still change its own answer
-    with pytest.raises(RoomError, match="holds its 3 answers to this step"):
-        rooms.answer(code, 0, "d", 0)
-    for s in ("d", "e", "f"):  # a flood on one step does not stop the next one
-        rooms.answer(code, 1, s, 0)
-    assert rooms.counts(code, 0, key) == {1: 2, 2: 1} and rooms.counts(code, 1, key) == {0: 3}
+        rooms.answer(code, q(0), s, 1)
+    rooms.answer(code, q(0), "a", 2)  # a session may still change its own answer
+    with pytest.raises(RoomError, match="holds its 3 answers to this question"):
+        rooms.answer(code, q(0), "d", 0)
+    for s in ("d", "e", "f"):  # a flood on one question does not stop the next one
+        rooms.answer(code, q(1), s, 0)
+    assert rooms.counts(code, q(0), key) == {1: 2, 2: 1} and rooms.counts(code, q(1), key) == {0: 3}
 
 
 class _Clock:
@@ -140,14 +145,14 @@ def test_a_room_lives_minutes_until_someone_joins_then_hours_after_the_lecturers
     assert len(rooms) == 0
     code, key = rooms.create(START)  # the place it held is free again
     rooms.join(code)
-    rooms.answer(code, 0, "s", 1)
+    rooms.answer(code, q(0), "s", 1)
     clock.now += 3599
     rooms.move(code, key, Place(2))  # joined: each step keeps it for the full lifetime
     clock.now += 3599
     assert rooms.get(code).place.step == 2
     clock.now += 2
     with pytest.raises(RoomError, match="expired"):
-        rooms.answer(code, 0, "s", 1)
+        rooms.answer(code, q(0), "s", 1)
 
 
 def test_a_room_nobody_joins_expires_in_redis_too(redis_url):
@@ -173,7 +178,7 @@ def test_the_lecturer_closes_the_room_for_everyone(make):
         with pytest.raises(RoomError, match="only the lecturer"):
             rooms.close(code, wrong)
     rooms.close(code, key)
-    for look in (lambda: rooms.get(code), lambda: rooms.answer(code, 0, "s", 1), lambda: rooms.join(code)):
+    for look in (lambda: rooms.get(code), lambda: rooms.answer(code, q(0), "s", 1), lambda: rooms.join(code)):
         with pytest.raises(RoomError, match=f"the lecturer closed room {code}"):
             look()
     assert len(rooms) == 0
@@ -188,20 +193,20 @@ def test_concurrent_answers_from_many_threads_are_counted_exactly(make):
     def student(i: int) -> None:
         if i < 16:
             barrier.wait()
-        rooms.answer(code, 4, f"session-{i}", i % 4)
-        rooms.answer(code, 4, f"session-{i}", (i + 1) % 4)  # each changes its mind once
+        rooms.answer(code, q(4), f"session-{i}", i % 4)
+        rooms.answer(code, q(4), f"session-{i}", (i + 1) % 4)  # each changes its mind once
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(student, range(sessions)))
-    assert rooms.counts(code, 4, key) == {c: sessions // 4 for c in range(4)}
+    assert rooms.counts(code, q(4), key) == {c: sessions // 4 for c in range(4)}
 
 
 def test_two_stores_on_one_redis_share_rooms(redis_url):
     a, b = RedisRooms(redis_url), RedisRooms(redis_url)  # two app processes, say
     code, key = a.create(START)
-    b.answer(code, 0, "s", 2)
+    b.answer(code, q(0), "s", 2)
     a.move(code, key, Place(4))
-    assert b.get(code).place.step == 4 and a.counts(code, 0, key) == {2: 1}
+    assert b.get(code).place.step == 4 and a.counts(code, q(0), key) == {2: 1}
 
 
 def test_the_store_comes_from_the_environment(monkeypatch, redis_url):
@@ -226,7 +231,27 @@ def test_a_step_outside_the_lesson_is_refused_everywhere(make, step):
     with pytest.raises(RoomError, match="steps 1 to 10"):
         rooms.move(code, key, Place(step, "cifar-cat-2", None, "SE_4_3"))
     with pytest.raises(RoomError, match="steps 1 to 10"):
-        rooms.reveal(code, key, step)
+        rooms.reveal(code, key, q(step))
     with pytest.raises(RoomError):
-        rooms.answer(code, step, "student", 0)
+        rooms.answer(code, q(step), "student", 0)
     assert rooms.get(code).place == START and rooms.get(code).revealed == frozenset()
+
+
+def test_answers_and_reveals_belong_to_their_question(make):
+    """Two questions on one step (the lecturer picked another picture): counts start from zero, the
+    first question's answers stay with it, and its reveal does not reveal the second."""
+    rooms = make()
+    code, key = rooms.create(START)
+    first, second = q(2, "aaaaaaaaaa"), q(2, "bbbbbbbbbb")
+    rooms.answer(code, first, "s1", 0)
+    rooms.answer(code, first, "s2", 1)
+    rooms.reveal(code, key, first)
+    assert rooms.counts(code, second, key) == {} and rooms.counts(code, first, key) == {0: 1, 1: 1}
+    rooms.answer(code, second, "s1", 3)  # allowed: the new question is not revealed
+    assert second not in rooms.get(code).revealed and rooms.counts(code, second, key) == {3: 1}
+    with pytest.raises(RoomError, match="once the lecturer reveals"):
+        rooms.counts(code, second)
+    assert rooms.mine(code, first, "s1") == 0 and rooms.mine(code, second, "s1") == 3
+    from senet_viz.rooms import question_id
+
+    assert question_id(2, "p", ["a", "b"]) != question_id(2, "p", ["a", "c"]) and question_id(2, "p", ["a"])[:2] == "2:"
