@@ -72,6 +72,7 @@ def ask(question: lesson.Question, step: int) -> bool:
     lecturer, student = lesson_room.is_lecturer(), lesson_room.following()
     if lecturer:
         st.session_state.lesson_question = qid  # travels with the room's place (``lecturer_place``)
+        lesson_room.describe(question, qid)
     # a following student's radio is the room's (it starts from the answer the room holds); a choice
     # made while exploring lives in another widget and is never carried back
     widget = f"lesson_choice_{step}_{tag}" + ("_room" if student else "")
@@ -81,11 +82,12 @@ def ask(question: lesson.Question, step: int) -> bool:
     # a follower whose screen asks another question than the lecturer's (an uploaded picture, other
     # weights) cannot answer: the answer would count for a question nobody is asking
     elsewhere = student and ROOM.place.question is not None and ROOM.place.question != qid
+    closed = ROOM is not None and ROOM.closed(qid)
     st.markdown(f"**:material/help: Predict first.** {common.plain(question.prompt)}")
     held = lesson_room.my_answer(qid) if student and not elsewhere and widget not in st.session_state else None
     choice = st.radio("Your answer", range(len(question.choices)), index=held, key=widget,
                       format_func=lambda k: common.plain(question.choices[k]), horizontal=True, label_visibility="collapsed",
-                      disabled=student and (in_room_revealed or elsewhere),
+                      disabled=student and (in_room_revealed or elsewhere or closed),
                       on_change=lesson_room.submit if student else None, args=(qid, widget) if student else None)
     if elsewhere:
         st.caption(":material/block: Your screen shows another question than the lecturer's (another picture, block or "
@@ -93,11 +95,11 @@ def ask(question: lesson.Question, step: int) -> bool:
                    "lecturer's picture and model.")
         return False
     if student and not in_room_revealed:
-        st.caption(":material/how_to_vote: Your answer goes to the room, without your name; the lecturer reveals the "
-                   "answer for everyone.")
+        st.caption(lesson_room.answer_state(ROOM, qid))
         return False
     if lecturer and not in_room_revealed:
         lesson_room.live_counts(question, qid)
+        lesson_room.presenter_controls(ROOM, qid, tag)
         st.button("Reveal to the class", key=f"lesson_reveal_{step}_{tag}", icon=":material/visibility:",
                   on_click=lesson_room.reveal, args=(qid,), type="primary")
         return False
@@ -120,6 +122,9 @@ def ask(question: lesson.Question, step: int) -> bool:
                    icon=":material/lightbulb:")
     if in_room_revealed:
         lesson_room.class_answers(question, qid)
+        if lecturer:
+            st.button("Ask this question again", key=f"room_reset_{tag}", icon=":material/restart_alt:",
+                      on_click=lesson_room.reset, args=(qid,), help="Forgets its answers and its reveal, for everyone.")
     return True
 
 
@@ -429,6 +434,7 @@ following = lesson_room.following()
 
 if ROOM is not None and not lesson_room.is_lecturer():
     lesson_room.student_bar(ROOM)
+    lesson_room.remember_browser()
 head, toggle = st.columns([3, 1])
 head.title(f"{step + 1}. {info.title}")
 toggle.toggle("Presenter view", key="lesson_present", help="Large type, no sidebar; ← and → move between steps.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import uuid
 
 import plotly.graph_objects as go
@@ -44,8 +45,31 @@ def call(fn, *args):
     return None
 
 
+VOTER_COOKIE = "senet_viz_voter"
+_VOTER = re.compile(r"^[0-9a-f]{32}$")
+
+
 def session_id() -> str:
-    return st.session_state.setdefault("room_session", uuid.uuid4().hex)
+    """This browser's anonymous answer id: the one its cookie holds (a reload or a second tab of the
+    same browser answers as the same voice), else a new one, written into the cookie while
+    following (``remember_browser``)."""
+    if "room_session" not in st.session_state:
+        held = (st.context.cookies or {}).get(VOTER_COOKIE, "")
+        st.session_state.room_session = held if _VOTER.match(held) else uuid.uuid4().hex
+    return st.session_state.room_session
+
+
+def remember_browser() -> None:
+    """The answer id into a cookie of this site (an invisible component of the same origin), once a
+    session; a reload then finds it in the request and keeps the answers given."""
+    voter = session_id()
+    if (st.context.cookies or {}).get(VOTER_COOKIE) == voter or st.session_state.get("room_cookie_set"):
+        return
+    import streamlit.components.v1 as components
+
+    components.html(f"<script>document.cookie = '{VOTER_COOKIE}={voter}; path=/; max-age=43200; SameSite=Strict';"
+                    "</script>", height=0)
+    st.session_state.room_cookie_set = True
 
 
 def current() -> dict | None:
@@ -74,7 +98,7 @@ def enter_from_link() -> None:
         return
     st.session_state.pop("room", None)
     rooms = call(store)
-    found = call(rooms.join, code) if rooms is not None else None
+    found = call(rooms.join, code, session_id()) if rooms is not None else None
     if not found:
         st.query_params.pop("room", None)
         return
@@ -254,6 +278,11 @@ def lecturer_panel(room: Room) -> None:
             st.caption("To continue as lecturer in another tab or on another machine: open the students' link there and "
                        "type this key under 'I am the lecturer'. Whoever has it can move the room.")
             st.code(current()["key"], language=None)
+        data = call(store().export_csv, room.code, current()["key"])
+        if data is not None:
+            st.download_button("Export answers (CSV)", data, file_name=f"room-{room.code}-answers.csv", mime="text/csv",
+                               key="room_export", icon=":material/download:",
+                               help="Per question: prompt, choices, counts, the measured answer, time of the reveal; no names.")
         st.button("Close the room for everyone", key="room_close", on_click=close,
                   help="Ends the room: students are told it closed, and its answers are gone.")
 
@@ -269,6 +298,52 @@ def counts_chart(question, counts: dict[int, int]) -> go.Figure:
     fig.update_layout(height=260, margin={"t": 30, "b": 30}, yaxis_title="answers", yaxis_range=[0, max([1, *counts.values()]) * 1.25],
                       title=f"The class: {total} answer{'s' if total != 1 else ''} (the measured answer in green)")
     return fig
+
+
+def describe(question, qid: str) -> None:
+    """The lecturer's question in words into the room, once per session and question (for the export)."""
+    room, done = current(), st.session_state.setdefault("room_described", set())
+    if room and room["key"] and qid not in done:
+        call(store().describe, room["code"], room["key"], qid, question.prompt, question.choices, question.answer)
+        done.add(qid)
+
+
+def answer_state(room: Room, qid: str) -> str:
+    """What a following student reads under the question: open, closing in N s, or closed."""
+    if room.closed(qid):
+        return ":material/lock: Answers to this question are closed; the lecturer reveals the answer for everyone."
+    left = room.closing.get(qid)
+    when = f" Answers close in {left:.0f} s." if left is not None else ""
+    return (":material/how_to_vote: Your answer goes to the room, without your name; you can change it until the "
+            f"lecturer reveals.{when}")
+
+
+def presenter_controls(room: Room, qid: str, tag: str) -> None:
+    """Lock or reopen the answers, a countdown that locks them at zero, reset the question."""
+    cols = st.columns([1, 1, 1, 1])
+    if room.closed(qid):
+        cols[0].button("Reopen answers", key=f"room_unlock_{tag}", icon=":material/lock_open:",
+                       on_click=set_deadline, args=(qid, None))
+    else:
+        cols[0].button("Lock answers", key=f"room_lock_{tag}", icon=":material/lock:", on_click=set_deadline, args=(qid, 0))
+        seconds = cols[1].selectbox("Countdown", [15, 30, 60, 120], index=1, key=f"room_countdown_{tag}",
+                                    format_func=lambda n: f"{n} s", label_visibility="collapsed")
+        cols[2].button("Start countdown", key=f"room_count_{tag}", icon=":material/timer:",
+                       on_click=lambda: set_deadline(qid, st.session_state.get(f"room_countdown_{tag}", seconds)))
+    cols[3].button("Reset answers", key=f"room_reset_{tag}", icon=":material/restart_alt:", on_click=reset, args=(qid,))
+    left = room.closing.get(qid)
+    if left is not None and left > 0:
+        st.caption(f":material/timer: Answers close in {left:.0f} s.")
+
+
+def set_deadline(qid: str, seconds: float | None) -> None:
+    room = current()
+    call(store().set_deadline, room["code"], room["key"], qid, seconds)
+
+
+def reset(qid: str) -> None:
+    room = current()
+    call(store().reset, room["code"], room["key"], qid)
 
 
 def my_answer(question: str) -> int | None:
@@ -290,9 +365,11 @@ def live_counts(question, qid: str) -> None:
     counts = call(store().counts, room["code"], qid, room["key"]) if room else None
     if counts is not None:
         total = sum(counts.values())
+        joined = call(store().followers, room["code"]) or 0
         shares = ", ".join(f"{common.plain(question.choices[i])}: {n}" for i, n in sorted(counts.items())
                            if i < len(question.choices))
-        st.markdown(f":material/how_to_vote: **{total}** answer{'s' if total != 1 else ''} so far" + (f" ({shares})" if shares else ""))
+        st.markdown(f":material/how_to_vote: **{total}** answer{'s' if total != 1 else ''} so far"
+                    + (f" ({shares})" if shares else "") + f" · {joined} joined the room")
 
 
 def reveal(qid: str) -> None:

@@ -15,8 +15,11 @@ Two stores behind one interface: ``MemoryRooms`` in this process (the default) a
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
+import json
 import os
 import re
 import secrets
@@ -38,6 +41,8 @@ MAX_ROOMS = int(os.environ.get("SENET_VIZ_MAX_ROOMS", 50))
 MAX_ANSWERS = int(os.environ.get("SENET_VIZ_MAX_ANSWERS", 5000))
 #: Steps and choices an answer may name: bounds on what a session can write.
 MAX_CHOICE = 16
+MAX_TEXT = 600  # characters of a prompt or choice kept for the export
+MAX_QUESTIONS = 500  # questions described for the export, per room
 
 
 class RoomError(SenetVizError):
@@ -81,6 +86,12 @@ class Room:
     place: Place
     version: int  # grows with every move and reveal
     revealed: frozenset[str] = field(default_factory=frozenset)  # question ids
+    #: question id -> seconds until its answers close (0 or less: closed), for questions the
+    #: lecturer locked or put a countdown on
+    closing: dict[str, float] = field(default_factory=dict)
+
+    def closed(self, question: str) -> bool:
+        return question in self.closing and self.closing[question] <= 0
 
 
 def normalise(code: str) -> str:
@@ -140,6 +151,24 @@ def start_refusal(configured: str | None, given: str | None, client: str | None)
     return (f"rooms start only from a browser on this server's own machine while no lecturer password is set; the "
             f"operator sets {PASSWORD_ENV} (or lecturer_password in Streamlit's secrets) to let lecturers start rooms "
             "from elsewhere")
+
+
+def answers_csv(questions: dict[str, dict], answers: dict[str, Counter], revealed_at: dict[str, float]) -> bytes:
+    """The export: ``question, step, prompt, choice, count, measured_answer, revealed_at`` rows (UTC
+    ISO time, empty when not revealed), questions in step order."""
+    from datetime import datetime, timezone
+
+    out = io.StringIO()
+    rows = csv.writer(out)
+    rows.writerow(["question", "step", "prompt", "choice", "count", "measured_answer", "revealed_at"])
+    for qid in sorted(questions, key=lambda q: (int(q.split(":")[0]), q)):
+        text, counts = questions[qid], answers.get(qid, Counter())
+        when = revealed_at.get(qid)
+        stamp = datetime.fromtimestamp(when, timezone.utc).isoformat(timespec="seconds") if when else ""
+        right = text["choices"][text["answer"]] if 0 <= text["answer"] < len(text["choices"]) else ""
+        for i, choice in enumerate(text["choices"]):
+            rows.writerow([qid, int(qid.split(":")[0]) + 1, text["prompt"], choice, counts.get(i, 0), right, stamp])
+    return out.getvalue().encode()
 
 
 def duration(seconds: float) -> str:
@@ -212,14 +241,54 @@ class RoomStore(ABC):
     @abstractmethod
     def _close(self, code: str) -> None: ...
 
-    def join(self, code: str) -> Room:
-        """A student joins: from now on the room lives ``ttl`` after each lecturer action."""
+    def join(self, code: str, session: str = "") -> Room:
+        """A student joins (``session``: the browser's answer id, counted once among the followers):
+        from now on the room lives ``ttl`` after each lecturer action."""
         code = normalise(code)
-        self._join(code)
+        self._join(code, str(session)[:64])
         return self.get(code)
 
     @abstractmethod
-    def _join(self, code: str) -> None: ...
+    def _join(self, code: str, session: str) -> None: ...
+
+    @abstractmethod
+    def followers(self, code: str) -> int:
+        """How many browsers joined the room."""
+
+    def describe(self, code: str, key: str | None, question: str, prompt: str, choices: list[str], answer: int) -> None:
+        """The lecturer's question in words, for the export (bounded: a prompt, at most MAX_CHOICE choices)."""
+        code, question = self._lecturer(code, key), _check_question(question)
+        text = {"prompt": str(prompt)[:MAX_TEXT], "choices": [str(c)[:MAX_TEXT] for c in choices[:MAX_CHOICE]],
+                "answer": int(answer)}
+        self._describe(code, question, json.dumps(text))
+
+    @abstractmethod
+    def _describe(self, code: str, question: str, text: str) -> None: ...
+
+    def set_deadline(self, code: str, key: str | None, question: str, seconds: float | None) -> None:
+        """Close the question's answers in ``seconds`` (0: lock now), or reopen them (None)."""
+        code, question = self._lecturer(code, key), _check_question(question)
+        self._deadline(code, question, None if seconds is None else max(0.0, float(seconds)))
+
+    @abstractmethod
+    def _deadline(self, code: str, question: str, seconds: float | None) -> None: ...
+
+    def reset(self, code: str, key: str | None, question: str) -> None:
+        """Forget one question's answers, reveal and deadline: it is asked afresh."""
+        self._reset(self._lecturer(code, key), _check_question(question))
+
+    @abstractmethod
+    def _reset(self, code: str, question: str) -> None: ...
+
+    def export_csv(self, code: str, key: str | None) -> bytes:
+        """Every described question of the room: one row per choice with its count, the measured
+        answer and when it was revealed; no names or answer ids."""
+        code = self._lecturer(code, key)
+        questions, answers, revealed_at = self._export(code)
+        return answers_csv({q: json.loads(t) for q, t in questions.items()}, answers, revealed_at)
+
+    @abstractmethod
+    def _export(self, code: str) -> tuple[dict[str, str], dict[str, Counter], dict[str, float]]: ...
 
     def reveal(self, code: str, key: str | None, question: str) -> None:
         self._reveal(self._lecturer(code, key), _check_question(question))
@@ -266,6 +335,10 @@ class _Entry:
     joined: bool = False
     revealed: set[str] = field(default_factory=set)
     answers: dict[tuple[str, str], int] = field(default_factory=dict)
+    followers: set[str] = field(default_factory=set)
+    deadlines: dict[str, float] = field(default_factory=dict)  # on the store's clock
+    questions: dict[str, str] = field(default_factory=dict)
+    revealed_at: dict[str, float] = field(default_factory=dict)  # wall time
 
 
 class MemoryRooms(RoomStore):
@@ -323,7 +396,9 @@ class MemoryRooms(RoomStore):
         self.sweep()  # the first look after a room expired hands its class's memory back
         with self._lock:
             e = self._entry(code)
-            return Room(code, e.place, e.version, frozenset(e.revealed))
+            now = self._clock()
+            return Room(code, e.place, e.version, frozenset(e.revealed),
+                        {q: t - now for q, t in e.deadlines.items()})
 
     def _digest_of(self, code: str) -> str:
         with self._lock:
@@ -338,6 +413,7 @@ class MemoryRooms(RoomStore):
         with self._lock:
             e = self._entry(code)
             e.revealed.add(question)
+            e.revealed_at.setdefault(question, time.time())
             e.version, e.expires = e.version + 1, self._life(e)
 
     def _close(self, code: str) -> None:
@@ -346,17 +422,57 @@ class MemoryRooms(RoomStore):
             del self._rooms[code]
             self._gone[code] = self._clock() + self.unjoined_ttl
 
-    def _join(self, code: str) -> None:
+    def _join(self, code: str, session: str) -> None:
         with self._lock:
             e = self._entry(code)
+            if session and len(e.followers) < self.max_answers:
+                e.followers.add(session)
             if not e.joined:
                 e.joined, e.expires = True, self._clock() + self.ttl
+
+    def followers(self, code: str) -> int:
+        with self._lock:
+            return len(self._entry(normalise(code)).followers)
+
+    def _describe(self, code: str, question: str, text: str) -> None:
+        with self._lock:
+            e = self._entry(code)
+            if question in e.questions or len(e.questions) < MAX_QUESTIONS:
+                e.questions[question] = text
+
+    def _deadline(self, code: str, question: str, seconds: float | None) -> None:
+        with self._lock:
+            e = self._entry(code)
+            if seconds is None:
+                e.deadlines.pop(question, None)
+            else:
+                e.deadlines[question] = self._clock() + seconds
+            e.version, e.expires = e.version + 1, self._life(e)
+
+    def _reset(self, code: str, question: str) -> None:
+        with self._lock:
+            e = self._entry(code)
+            e.answers = {k: v for k, v in e.answers.items() if k[0] != question}
+            e.revealed.discard(question)
+            e.deadlines.pop(question, None)
+            e.revealed_at.pop(question, None)
+            e.version, e.expires = e.version + 1, self._life(e)
+
+    def _export(self, code: str) -> tuple[dict[str, str], dict[str, Counter], dict[str, float]]:
+        with self._lock:
+            e = self._entry(code)
+            answers: dict[str, Counter] = {}
+            for (q, _), c in e.answers.items():
+                answers.setdefault(q, Counter())[c] += 1
+            return dict(e.questions), answers, dict(e.revealed_at)
 
     def _answer(self, code: str, question: str, session: str, choice: int) -> None:
         with self._lock:
             e = self._entry(code)
             if question in e.revealed:
                 raise RoomError("the answer to this question is already revealed")
+            if question in e.deadlines and e.deadlines[question] <= self._clock():
+                raise RoomError("answers to this question are closed")
             if (question, session) not in e.answers and sum(q == question for q, _ in e.answers) >= self.max_answers:
                 raise RoomError(f"room {code} holds its {self.max_answers} answers to this question")
             e.answers[(question, session)] = choice
@@ -373,10 +489,11 @@ class MemoryRooms(RoomStore):
         return self.sweep()
 
 
-# Redis: a room is four keys that expire together (the place, the revealed steps, the answers, the
-# answers per step), plus one sorted set of open rooms (score: expiry time) for the cap, and a
-# short-lived mark of a room its lecturer closed. Each change is one Lua script, so processes
-# never see half of one. A room lives ARGV[2] ms (unjoined) until a student joins, then ARGV[9].
+# Redis: a room is eight keys that expire together (the place; the revealed questions; the answers;
+# the answers per question; the followers; the deadlines; the questions in words; the reveal
+# times), plus one sorted set of open rooms (score: expiry time) for the cap, and a short-lived
+# mark of a room its lecturer closed. Each change is one Lua script, so processes never see half
+# of one. A room lives ARGV[2] ms (unjoined) until a student joins, then ARGV[9].
 _CREATE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
@@ -388,24 +505,43 @@ return 1
 """
 _TOUCH = """
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-if ARGV[3] == 'move' then
+local act = ARGV[3]
+if act == 'move' then
   redis.call('HSET', KEYS[2], 'step', ARGV[4], 'picture', ARGV[5], 'other', ARGV[6], 'block', ARGV[7], 'question', ARGV[10])
-elseif ARGV[3] == 'reveal' then
+elseif act == 'reveal' then
   redis.call('SADD', KEYS[3], ARGV[4])
-elseif ARGV[3] == 'join' then
-  if redis.call('HGET', KEYS[2], 'joined') == '1' then return 1 end
+  redis.call('HSETNX', KEYS[9], ARGV[4], ARGV[5])
+elseif act == 'deadline' then
+  if ARGV[5] == '' then redis.call('HDEL', KEYS[7], ARGV[4]) else redis.call('HSET', KEYS[7], ARGV[4], ARGV[5]) end
+elseif act == 'reset' then
+  local prefix = ARGV[4] .. '|'
+  for _, f in ipairs(redis.call('HKEYS', KEYS[4])) do
+    if string.sub(f, 1, #prefix) == prefix then redis.call('HDEL', KEYS[4], f) end
+  end
+  redis.call('SREM', KEYS[3], ARGV[4])
+  redis.call('HDEL', KEYS[5], ARGV[4])
+  redis.call('HDEL', KEYS[7], ARGV[4])
+  redis.call('HDEL', KEYS[9], ARGV[4])
+elseif act == 'join' then
+  if ARGV[4] ~= '' and redis.call('SCARD', KEYS[6]) < tonumber(ARGV[5]) then redis.call('SADD', KEYS[6], ARGV[4]) end
+  if redis.call('HGET', KEYS[2], 'joined') == '1' then
+    redis.call('PEXPIRE', KEYS[6], redis.call('PTTL', KEYS[2]))
+    return 1
+  end
   redis.call('HSET', KEYS[2], 'joined', '1')
 end
-if ARGV[3] ~= 'join' then redis.call('HINCRBY', KEYS[2], 'version', 1) end
+if act ~= 'join' then redis.call('HINCRBY', KEYS[2], 'version', 1) end
 local ttl = ARGV[2]
 if redis.call('HGET', KEYS[2], 'joined') == '1' then ttl = ARGV[9] end
-for i = 2, 5 do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ttl) end end
+for i = 2, 9 do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ttl) end end
 redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ttl), ARGV[8])
 return 1
 """
 _ANSWER = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[4]) == 1 then return -2 end
+local d = redis.call('HGET', KEYS[5], ARGV[4])
+if d and tonumber(d) <= tonumber(ARGV[5]) then return -3 end
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then
   if tonumber(redis.call('HGET', KEYS[4], ARGV[4]) or '0') >= tonumber(ARGV[3]) then return 0 end
   redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
@@ -418,9 +554,9 @@ return 1
 """
 _CLOSE = """
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
 redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[6], '1', 'PX', ARGV[2])
+redis.call('SET', KEYS[10], '1', 'PX', ARGV[2])
 return 1
 """
 
@@ -439,9 +575,11 @@ class RedisRooms(RoomStore):
                                             ("close", _CLOSE))}
 
     def _keys(self, code: str) -> list[str]:
-        """The open rooms; the room's place, revealed steps, answers, answers per step; its closed mark."""
+        """The open rooms; the room's place, revealed questions, answers, answers per question,
+        followers, deadlines, questions in words, reveal times; its closed mark."""
         base = f"{self._prefix}:room:{code}"
-        return [f"{self._prefix}:rooms", base, f"{base}:revealed", f"{base}:answers", f"{base}:count", f"{base}:closed"]
+        return [f"{self._prefix}:rooms", base, *(f"{base}:{part}" for part in (
+            "revealed", "answers", "count", "followers", "deadline", "questions", "revealed_at", "closed"))]
 
     def _now(self) -> int:
         return int(time.time() * 1000)
@@ -451,7 +589,7 @@ class RedisRooms(RoomStore):
 
     def _create(self, code: str, digest: str, place: Place) -> bool:
         keys = self._keys(code)
-        done = self._scripts["create"](keys=[keys[0], keys[1], keys[5]], args=[
+        done = self._scripts["create"](keys=[keys[0], keys[1], keys[9]], args=[
             self._now(), self._ttl_ms(self.unjoined_ttl), self.max_rooms, code, digest, place.step, place.picture or "", place.other or "",
             place.block or "", place.question or ""])
         if done == 0:
@@ -462,12 +600,14 @@ class RedisRooms(RoomStore):
         code = normalise(code)
         keys = self._keys(code)
         with self._redis.pipeline(transaction=True) as p:
-            fields, steps, closed = p.hgetall(keys[1]).smembers(keys[2]).exists(keys[5]).execute()
+            fields, steps, closed, deadlines = p.hgetall(keys[1]).smembers(keys[2]).exists(keys[9]).hgetall(keys[6]).execute()
         if not fields:
             raise self._closed(code) if closed else self._missing(code)
+        now = self._now()
         place = Place(int(fields["step"]), fields["picture"] or None, fields["other"] or None, fields["block"] or None,
                       fields.get("question") or None)
-        return Room(code, place, int(fields["version"]), frozenset(steps))
+        return Room(code, place, int(fields["version"]), frozenset(steps),
+                    {q: (int(t) - now) / 1000 for q, t in deadlines.items()})
 
     def _digest_of(self, code: str) -> str:
         digest = self._redis.hget(self._keys(code)[1], "digest")
@@ -477,13 +617,40 @@ class RedisRooms(RoomStore):
 
     def _touch(self, code: str, action: str, a: object = "", b: object = "", c: object = "", d: object = "",
                question: str = "") -> None:
-        if not self._scripts["touch"](keys=self._keys(code)[:5], args=[
+        if not self._scripts["touch"](keys=self._keys(code)[:9], args=[
                 self._now(), self._ttl_ms(self.unjoined_ttl), action, a, b, c, d, code, self._ttl_ms(self.ttl), question]):
             self.get(code)
             raise self._missing(code)
 
-    def _join(self, code: str) -> None:
-        self._touch(code, "join")
+    def _join(self, code: str, session: str) -> None:
+        self._touch(code, "join", session, self.max_answers)
+
+    def followers(self, code: str) -> int:
+        code = normalise(code)
+        self.get(code)
+        return int(self._redis.scard(self._keys(code)[5]))
+
+    def _describe(self, code: str, question: str, text: str) -> None:
+        keys = self._keys(code)
+        if self._redis.hlen(keys[7]) >= MAX_QUESTIONS and not self._redis.hexists(keys[7], question):
+            return
+        with self._redis.pipeline(transaction=True) as p:
+            p.hset(keys[7], question, text).pexpire(keys[7], max(1, int(self._redis.pttl(keys[1])))).execute()
+
+    def _deadline(self, code: str, question: str, seconds: float | None) -> None:
+        self._touch(code, "deadline", question, "" if seconds is None else self._now() + int(seconds * 1000))
+
+    def _reset(self, code: str, question: str) -> None:
+        self._touch(code, "reset", question)
+
+    def _export(self, code: str) -> tuple[dict[str, str], dict[str, Counter], dict[str, float]]:
+        keys = self._keys(code)
+        with self._redis.pipeline(transaction=True) as p:
+            questions, raw, revealed_at = p.hgetall(keys[7]).hgetall(keys[3]).hgetall(keys[8]).execute()
+        answers: dict[str, Counter] = {}
+        for k, c in raw.items():
+            answers.setdefault(k.split("|")[0], Counter())[int(c)] += 1
+        return questions, answers, {q: int(t) / 1000 for q, t in revealed_at.items()}
 
     def _close(self, code: str) -> None:
         if not self._scripts["close"](keys=self._keys(code), args=[code, self._ttl_ms(self.unjoined_ttl)]):
@@ -494,17 +661,19 @@ class RedisRooms(RoomStore):
                     place.question or "")
 
     def _reveal(self, code: str, question: str) -> None:
-        self._touch(code, "reveal", question)
+        self._touch(code, "reveal", question, self._now())
 
     def _answer(self, code: str, question: str, session: str, choice: int) -> None:
-        _, room, revealed, answers, count, _ = self._keys(code)
-        done = self._scripts["answer"](keys=[room, revealed, answers, count],
-                                       args=[f"{question}|{session}", choice, self.max_answers, question])
+        keys = self._keys(code)
+        done = self._scripts["answer"](keys=[keys[1], keys[2], keys[3], keys[4], keys[6]],
+                                       args=[f"{question}|{session}", choice, self.max_answers, question, self._now()])
         if done == -1:
             self.get(code)
             raise self._missing(code)
         if done == -2:
             raise RoomError("the answer to this question is already revealed")
+        if done == -3:
+            raise RoomError("answers to this question are closed")
         if done == 0:
             raise RoomError(f"room {code} holds its {self.max_answers} answers to this question")
 

@@ -96,6 +96,20 @@ def test_students_follow_answer_and_cannot_move_the_room(playwright):
                     "label[data-testid='stRadioOption']").nth(i).click()
             lecturer.get_by_text(re.compile(r"2 answers so far")).wait_for(timeout=10_000)
             assert students[0].get_by_text("answers so far").count() == 0
+            # one voice per browser: a reload and a second tab show the answer given, and add no vote
+            students[1].reload()
+            wait_rendered(students[1])
+            second_tab = students[1].context.new_page()
+            second_tab.goto(f"{url}/lesson?room={code}")
+            wait_rendered(second_tab)
+            for page in (students[1], second_tab):
+                radios = page.locator("[data-testid='stMain'] [data-testid='stRadio']").last.locator("input[type=radio]")
+                radios.nth(1).wait_for(state="attached", timeout=10_000)
+                assert radios.nth(1).is_checked(), "the answer given before the reload is shown"
+            second_tab.locator("[data-testid='stMain'] [data-testid='stRadio']").last.locator(
+                "label[data-testid='stRadioOption']").nth(0).click()  # changing it is still one voice
+            lecturer.get_by_text(re.compile(r"2 answers so far \(.*: 2")).wait_for(timeout=10_000)
+            second_tab.close()
             lecturer.get_by_role("button", name="Reveal to the class").click()
             for s in students:
                 s.get_by_text("The class: 2 answers").wait_for(timeout=10_000)

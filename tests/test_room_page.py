@@ -248,3 +248,48 @@ def test_a_follower_on_another_question_cannot_answer():
     student.run()
     radio = next(r for r in student.radio if r.key.startswith("lesson_choice"))
     assert radio.disabled and any("another question than the lecturer's" in c.value for c in student.caption)
+
+
+def _tagged(at: AppTest, prefix: str):
+    return next(b for b in at.button if b.key and b.key.startswith(prefix))
+
+
+def test_the_presenter_locks_counts_down_resets_and_exports():
+    import csv
+    import io
+
+    from pages import lesson_room
+
+    lecturer, code, key = _lecturer()
+    students = [_lesson(room=code) for _ in range(3)]
+    for i, s in enumerate(students[:2]):
+        next(r for r in s.radio if r.key.startswith("lesson_choice")).set_value(i).run()
+    lecturer.run()
+    assert any("**2** answers so far" in m.value and "3 joined the room" in m.value for m in lecturer.markdown)
+    _tagged(lecturer, "room_lock_").click().run()
+    assert_ok(lecturer)
+    late = students[2]
+    late.run()
+    radio = next(r for r in late.radio if r.key.startswith("lesson_choice"))
+    assert radio.disabled and any("closed" in c.value for c in late.caption)
+    _tagged(lecturer, "room_unlock_").click().run()
+    late.run()
+    next(r for r in late.radio if r.key.startswith("lesson_choice")).set_value(2).run()
+    lecturer.run()
+    assert any("**3** answers so far" in m.value for m in lecturer.markdown)
+    qid = lecturer.session_state["lesson_question"]
+    lecturer.selectbox(key=f"room_countdown_{qid.split(':')[1]}").set_value(60)
+    _tagged(lecturer, "room_count_").click().run()
+    assert 55 < lesson_room.store().get(code).closing[qid] <= 60
+    students[0].run()
+    assert any("Answers close in" in c.value for c in students[0].caption)
+    export = lecturer.get("download_button")
+    assert export, "the lecturer can export the answers"
+    rows = list(csv.DictReader(io.StringIO(lesson_room.store().export_csv(code, key).decode())))
+    counts = lesson_room.store().counts(code, qid, key)
+    assert {i: int(r["count"]) for i, r in enumerate(rows) if r["question"] == qid and int(r["count"])} == dict(counts)
+    assert sum(counts.values()) == 3
+    _tagged(lecturer, "room_reset_").click().run()
+    lecturer.run()
+    assert any("**0** answers so far" in m.value for m in lecturer.markdown)
+    assert qid not in lesson_room.store().get(code).closing

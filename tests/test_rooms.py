@@ -255,3 +255,75 @@ def test_answers_and_reveals_belong_to_their_question(make):
     from senet_viz.rooms import question_id
 
     assert question_id(2, "p", ["a", "b"]) != question_id(2, "p", ["a", "c"]) and question_id(2, "p", ["a"])[:2] == "2:"
+
+
+def test_followers_are_counted_once_per_browser(make):
+    rooms = make()
+    code, _key = rooms.create(START)
+    for session in ("b1", "b2", "b1", "b3", "b2"):  # a reload or a second tab joins again
+        rooms.join(code, session)
+    assert rooms.followers(code) == 3
+
+
+def test_the_lecturer_locks_reopens_and_resets_a_question(make):
+    rooms = make()
+    code, key = rooms.create(START)
+    first, second = q(1, "aaaaaaaaaa"), q(1, "bbbbbbbbbb")
+    rooms.answer(code, first, "s1", 0)
+    rooms.answer(code, second, "s1", 2)
+    for wrong in (None, key[:-1] + ("x" if key[-1] != "x" else "y")):
+        for act in (lambda k: rooms.set_deadline(code, k, first, 0), lambda k: rooms.reset(code, k, first),
+                    lambda k: rooms.export_csv(code, k), lambda k: rooms.describe(code, k, first, "p", ["a"], 0)):
+            with pytest.raises(RoomError, match="only the lecturer"):
+                act(wrong)
+    version = rooms.get(code).version
+    rooms.set_deadline(code, key, first, 0)  # locked now
+    room = rooms.get(code)
+    assert room.closed(first) and not room.closed(second) and room.version > version  # followers see it
+    with pytest.raises(RoomError, match="closed"):
+        rooms.answer(code, first, "s2", 1)
+    rooms.answer(code, second, "s2", 1)  # another question is still open
+    rooms.set_deadline(code, key, first, None)
+    rooms.answer(code, first, "s2", 1)
+    rooms.reveal(code, key, first)
+    rooms.reset(code, key, first)  # asked afresh: no answers, not revealed
+    assert rooms.counts(code, first, key) == {} and first not in rooms.get(code).revealed
+    assert rooms.counts(code, second, key) == {2: 1, 1: 1}
+
+
+def test_a_countdown_closes_the_answers_at_zero():
+    clock = _Clock()
+    rooms = MemoryRooms(clock=clock)
+    code, key = rooms.create(START)
+    rooms.set_deadline(code, key, q(3), 30)
+    clock.now += 29
+    assert rooms.get(code).closing[q(3)] == pytest.approx(1.0)
+    rooms.answer(code, q(3), "s1", 0)
+    clock.now += 1
+    assert rooms.get(code).closed(q(3))
+    with pytest.raises(RoomError, match="closed"):
+        rooms.answer(code, q(3), "s2", 0)
+
+
+def test_the_export_holds_the_stores_counts(make):
+    import csv
+    import io
+
+    rooms = make()
+    code, key = rooms.create(START)
+    first, second = q(0, "aaaaaaaaaa"), q(5, "bbbbbbbbbb")
+    rooms.describe(code, key, first, 'How many, "really"?', ["1", "16", "256"], 1)
+    rooms.describe(code, key, second, "Which stage?", ["stage 2", "stage 3"], 0)
+    for i, session in enumerate(["a", "b", "c", "d", "e"]):
+        rooms.answer(code, first, session, i % 3)
+    rooms.answer(code, second, "a", 1)
+    rooms.reveal(code, key, first)
+    rows = list(csv.DictReader(io.StringIO(rooms.export_csv(code, key).decode())))
+    assert [r["question"] for r in rows] == [first] * 3 + [second] * 2
+    for qid in (first, second):
+        counts = rooms.counts(code, qid, key)
+        mine = [r for r in rows if r["question"] == qid]
+        assert {i: int(r["count"]) for i, r in enumerate(mine) if int(r["count"])} == dict(counts)
+    assert rows[0]["prompt"] == 'How many, "really"?' and rows[0]["measured_answer"] == "16"
+    assert rows[0]["revealed_at"].endswith("+00:00") and rows[3]["revealed_at"] == "" and rows[3]["step"] == "6"
+    assert "a" not in {r["choice"] for r in rows} and "session" not in rows[0]  # no answer ids
