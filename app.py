@@ -8,6 +8,7 @@ st.set_page_config(page_title="SENet Explorer", page_icon=":material/hub:", layo
 
 from pages import common  # noqa: E402  (after set_page_config)
 from senet_viz import narrative, plots  # noqa: E402
+from senet_viz.cost import bottleneck  # noqa: E402
 from senet_viz.models.project import training_summary  # noqa: E402
 
 
@@ -24,7 +25,8 @@ def home() -> None:
     sizes = (first.channels, first.hidden) if first else (None, None)
     common.draw(common.shared_figure("se_block", sizes, lambda: plots.se_block_diagram(*sizes)))
     if first:
-        st.caption(f"Numbers of {model.name}'s first block, {first.name}: C = {first.channels}, C/r = {first.hidden}.")
+        st.caption(f"Numbers of {model.name}'s first block, {first.name}: C = {first.channels}, "
+                   f"{bottleneck(model.blocks, first)}.")
     col1, col2, col3 = st.columns(3)
     col1.metric("Active model", model.label)
     col2.metric("SE blocks", len(model.blocks))

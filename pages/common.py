@@ -110,6 +110,13 @@ def sidebar() -> None:
     """The model picker, kept across pages through st.session_state and in the page link."""
     st.session_state._through_app = True  # app.py draws this sidebar before every page
     choices = model_choices()
+    adopted = st.session_state.pop("adopt_model", None)  # a room's model, set before the widgets are drawn
+    if adopted:
+        name, weights = adopted
+        st.session_state.model_name = name
+        st.session_state.model_choice = name if name in choices else "other…"
+        st.session_state.model_other = "" if name in choices else name
+        st.session_state.weights_choice = weights
     if "model_name" not in st.session_state:
         wanted = st.query_params.get("model", DEFAULT_MODEL)
         st.session_state.model_name = wanted
@@ -171,6 +178,9 @@ def route_through_app() -> None:
 def active_model() -> LoadedModel:
     """The session's model; on an error, one line and the embedded default instead."""
     route_through_app()
+    adopted = st.session_state.get("adopt_model")  # a room's model not yet set in the sidebar's widgets
+    if adopted:
+        st.session_state.model_name, st.session_state.weights_choice = adopted
     name = st.session_state.get("model_name", DEFAULT_MODEL)
     # the radio's state; where the sidebar has not run (a page run on its own, as by AppTest), the
     # file this session uploaded or the link's random weights
@@ -405,3 +415,20 @@ def training_history(card: dict | None, twin: dict | None, *, loss: bool = True)
     if h.health:
         draw(plots.training_health(history.health_table(h)))
         st.caption(plain(history.health_summary(h)) + " Probe: the card's fixed training pictures, after every epoch.")
+
+
+def model_spec(model: LoadedModel) -> str | None:
+    """The loaded model as a room carries it (``name|default`` or ``name|random``); None for weights
+    from a file, which stay on this server's disk under this session's upload."""
+    if model.random_weights:
+        return f"{model.name}|random"
+    if model.weights.startswith(("shipped", "pretrained", "as built")):
+        return f"{model.name}|default"
+    return None
+
+
+def adopt_model(spec: str) -> None:
+    """Run the model ``spec`` names in this session from the next run on (a room's follower)."""
+    name, _, weights = spec.rpartition("|")
+    st.session_state.adopt_model = (name, weights)
+    st.rerun()

@@ -414,6 +414,10 @@ lesson_room.enter_from_link()
 ROOM = lesson_room.room_now()
 lesson_room.notice()
 if ROOM is not None and lesson_room.following():
+    wanted = ROOM.place.model
+    if wanted and wanted != common.model_spec(model) and st.session_state.get("room_adopted") != wanted:
+        st.session_state.room_adopted = wanted  # once per model: a model that fails to load falls back, not loops
+        common.adopt_model(wanted)  # students answer the lecturer's question: on the lecturer's model
     lesson_room.apply(ROOM.place, block_names)
 if "lesson_step" not in st.session_state:  # a link names its step, 1-based
     first, refused = lesson.step_from_link(st.query_params.get("step"))
@@ -473,7 +477,7 @@ name, data = common.picture_or_default()
 def lecturer_place() -> Place:
     from_gallery = st.session_state.get("picture_source", "gallery") == "gallery"
     return Place(step, st.session_state.get("picture_key") if from_gallery else None, st.session_state.get("lesson_other"),
-                 block_name, st.session_state.get("lesson_question"))
+                 block_name, st.session_state.get("lesson_question"), common.model_spec(model))
 
 
 picture, cap = common.capture_picture(model, name, data, maps=(block_name,))

@@ -295,7 +295,7 @@ def channel_maps(before: np.ndarray, after: np.ndarray, channels: list[int], s: 
 def se_block_diagram(channels: int | None = None, hidden: int | None = None) -> go.Figure:
     """The SE block drawn as the paper does: U -> squeeze -> excitation -> scale."""
     c = f"C={channels}" if channels else "C"
-    h = f"C/r={hidden}" if hidden else "C/r"
+    h = f"h={hidden}" if hidden else "h = C/r"
     boxes = [
         (0.0, "X", "input", "#cfd8dc"), (1.3, "U", f"H×W×{c}<br>F_tr (conv)", "#90caf9"),
         (2.6, "z", f"1×1×{c}<br>F_sq: global avg pool (Eq. 2)", "#ffe082"),

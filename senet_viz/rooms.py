@@ -53,13 +53,16 @@ class RoomError(SenetVizError):
 class Place:
     """Where the lecturer is: a lesson step (0-based), gallery keys of the picture and the
     second picture (None for an upload, which a room cannot carry), the SE block, and the
-    question the lecturer's screen asks (``question_id``; None on a step without one)."""
+    question the lecturer's screen asks (``question_id``; None on a step without one), and the
+    model as ``name|default`` or ``name|random`` (None for an uploaded weights file, which a room
+    cannot carry), so followers run the lecturer's model."""
 
     step: int = 0
     picture: str | None = None
     other: str | None = None
     block: str | None = None
     question: str | None = None
+    model: str | None = None
 
 
 _QUESTION = re.compile(r"^(-?\d{1,6}):[0-9a-f]{10}$")
@@ -109,6 +112,8 @@ def _digest(key: str) -> str:
 
 def _check_place(place: Place) -> None:
     _check_step(place.step)
+    if place.model is not None and (len(place.model) > 200 or not place.model.endswith(("|default", "|random"))):
+        raise RoomError("a room carries a model as name|default or name|random")
     if place.question is not None:
         _check_question(place.question)
 
@@ -498,7 +503,7 @@ _CREATE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[2], 'digest', ARGV[5], 'step', ARGV[6], 'picture', ARGV[7], 'other', ARGV[8], 'block', ARGV[9], 'question', ARGV[10], 'version', 1)
+redis.call('HSET', KEYS[2], 'digest', ARGV[5], 'step', ARGV[6], 'picture', ARGV[7], 'other', ARGV[8], 'block', ARGV[9], 'question', ARGV[10], 'model', ARGV[11], 'version', 1)
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[4])
 return 1
@@ -507,7 +512,7 @@ _TOUCH = """
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 local act = ARGV[3]
 if act == 'move' then
-  redis.call('HSET', KEYS[2], 'step', ARGV[4], 'picture', ARGV[5], 'other', ARGV[6], 'block', ARGV[7], 'question', ARGV[10])
+  redis.call('HSET', KEYS[2], 'step', ARGV[4], 'picture', ARGV[5], 'other', ARGV[6], 'block', ARGV[7], 'question', ARGV[10], 'model', ARGV[11])
 elseif act == 'reveal' then
   redis.call('SADD', KEYS[3], ARGV[4])
   redis.call('HSETNX', KEYS[9], ARGV[4], ARGV[5])
@@ -591,7 +596,7 @@ class RedisRooms(RoomStore):
         keys = self._keys(code)
         done = self._scripts["create"](keys=[keys[0], keys[1], keys[9]], args=[
             self._now(), self._ttl_ms(self.unjoined_ttl), self.max_rooms, code, digest, place.step, place.picture or "", place.other or "",
-            place.block or "", place.question or ""])
+            place.block or "", place.question or "", place.model or ""])
         if done == 0:
             raise RoomError(f"this server already holds its {self.max_rooms} rooms; one frees up when a room expires")
         return done == 1
@@ -605,7 +610,7 @@ class RedisRooms(RoomStore):
             raise self._closed(code) if closed else self._missing(code)
         now = self._now()
         place = Place(int(fields["step"]), fields["picture"] or None, fields["other"] or None, fields["block"] or None,
-                      fields.get("question") or None)
+                      fields.get("question") or None, fields.get("model") or None)
         return Room(code, place, int(fields["version"]), frozenset(steps),
                     {q: (int(t) - now) / 1000 for q, t in deadlines.items()})
 
@@ -616,9 +621,10 @@ class RedisRooms(RoomStore):
         return digest
 
     def _touch(self, code: str, action: str, a: object = "", b: object = "", c: object = "", d: object = "",
-               question: str = "") -> None:
+               question: str = "", model: str = "") -> None:
         if not self._scripts["touch"](keys=self._keys(code)[:9], args=[
-                self._now(), self._ttl_ms(self.unjoined_ttl), action, a, b, c, d, code, self._ttl_ms(self.ttl), question]):
+                self._now(), self._ttl_ms(self.unjoined_ttl), action, a, b, c, d, code, self._ttl_ms(self.ttl), question,
+                model]):
             self.get(code)
             raise self._missing(code)
 
@@ -658,7 +664,7 @@ class RedisRooms(RoomStore):
 
     def _move(self, code: str, place: Place) -> None:
         self._touch(code, "move", place.step, place.picture or "", place.other or "", place.block or "",
-                    place.question or "")
+                    place.question or "", place.model or "")
 
     def _reveal(self, code: str, question: str) -> None:
         self._touch(code, "reveal", question, self._now())

@@ -37,7 +37,6 @@ def test_the_separating_stage_is_the_measured_one_for_each_weights(two_models):
             by_stage.setdefault(int(b.split("_")[1]), []).append(stats.specificity(b))
         best = max(by_stage, key=lambda s: np.mean(by_stage[s]))
         assert q.choices == ["stage 2", "stage 3", "stage 4"] and q.choices[q.answer] == f"stage {best}"
-        assert q.is_right(q.answer) and not q.is_right((q.answer + 1) % 3)
         answers.append((q.answer, q.explanation))
     assert answers[0][1] != answers[1][1]  # other weights, other numbers in the reveal
 

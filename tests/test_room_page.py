@@ -46,7 +46,6 @@ def test_students_follow_the_lecturer_and_cannot_move_the_room():
         assert_ok(s)
         assert _step(s) == 1 and s.button(key="lesson_next").disabled
         assert any(f"Following room **{code}**" in m.value for m in s.markdown)
-        assert key not in str(s.query_params) and "key" not in s.query_params
     for _ in range(2):
         lecturer.button(key="lesson_next").click().run()
     lecturer.selectbox(key="lesson_block").set_value("SE_3_1").run()
@@ -293,3 +292,18 @@ def test_the_presenter_locks_counts_down_resets_and_exports():
     lecturer.run()
     assert any("**0** answers so far" in m.value for m in lecturer.markdown)
     assert qid not in lesson_room.store().get(code).closing
+
+
+def test_followers_run_the_lecturers_model():
+    lecturer, code, _key = _lecturer()
+    lecturer.query_params["weights"] = "random"  # the lecturer switches to random weights (the sidebar's link form)
+    lecturer.run()
+    assert_ok(lecturer)
+    student = _lesson(room=code)
+    student.run()
+    assert_ok(student)
+    running = " ".join(c.value for c in student.sidebar.caption if "Running" in c.value)
+    assert "weights: random" in running and student.session_state["weights_choice"] == "random"
+    lecturer_q = lecturer.session_state["lesson_question"]
+    radio = next(r for r in student.radio if r.key.startswith("lesson_choice"))
+    assert not radio.disabled and lecturer_q.split(":")[1] in radio.key  # the same question, answerable
