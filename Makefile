@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test venv lint bench clean-venv
+.PHONY: run test venv lint bench classroom clean-venv
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+
+# A lecture hall: Redis, PROCESSES app processes and nginx with sticky sessions; Ctrl-C stops all.
+classroom: $(STAMP)
+	PROCESSES=$(or $(PROCESSES),2) PY=$(PY) scripts/classroom.sh
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

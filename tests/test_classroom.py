@@ -1,0 +1,116 @@
+"""The lecture-hall command: Redis, two app processes and nginx with sticky sessions, started by
+scripts/classroom.sh (``make classroom``); a lecturer on one process and a student on the other
+follow each other through the proxy, and Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from browser_support import CHROMIUM_ARGS, ensure_chromium, free_port, wait_rendered
+from conftest import ROOT
+from redis_support import ensure_redis
+
+PASSWORD = "lecture-hall"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _ensure_nginx() -> str | None:
+    found = shutil.which("nginx") or (os.path.exists("/usr/sbin/nginx") and "/usr/sbin/nginx") or None
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light"], check=False, timeout=1200,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, capture_output=True)
+        found = shutil.which("nginx") or (os.path.exists("/usr/sbin/nginx") and "/usr/sbin/nginx") or None
+    return found
+
+
+@pytest.fixture(scope="module")
+def classroom():
+    if _ensure_nginx() is None or ensure_redis() is None:
+        pytest.skip("nginx or redis-server is not installed and cannot be installed here (not root, or no apt-get)")
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "classroom.log", "w")
+    env = {**os.environ, "PROCESSES": "2", "PORT": str(port), "ADDRESS": "127.0.0.1", "PY": sys.executable,
+           "SENET_VIZ_LECTURER_PASSWORD": PASSWORD, "PATH": os.environ["PATH"] + ":/usr/sbin"}
+    proc = subprocess.Popen(["bash", "scripts/classroom.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # its own process group: Ctrl-C reaches all of it
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 240
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            log.close()
+            pytest.fail("the classroom did not start: " + (ARTIFACTS / "classroom.log").read_text()[-2000:])
+        time.sleep(0.5)
+    yield url, proc, port
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+def _on_each_process(browser, url: str, count: int = 2) -> list:
+    """Browser contexts whose route cookie sends them to different app processes."""
+    by_upstream = {}
+    for _ in range(40):
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        upstream = context.request.get(url).headers.get("x-senet-upstream")  # sets the route cookie too
+        if upstream and upstream not in by_upstream:
+            by_upstream[upstream] = context
+        else:
+            context.close()
+        if len(by_upstream) == count:
+            return list(by_upstream.values())
+    pytest.fail(f"the proxy spread 40 browsers over {len(by_upstream)} process(es)")
+
+
+def test_a_lecturer_and_a_student_on_two_processes_follow_each_other_through_the_proxy(classroom):
+    from playwright.sync_api import sync_playwright
+
+    if ensure_chromium() is None:
+        pytest.skip("chromium is not installed and cannot be installed here")
+    url, proc, port = classroom
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS, headless=True)
+        try:
+            lecturer_ctx, student_ctx = _on_each_process(browser, url)
+            lecturer = lecturer_ctx.new_page()
+            lecturer.goto(f"{url}/lesson")
+            wait_rendered(lecturer)
+            lecturer.get_by_role("button", name="Start a room").click()
+            lecturer.get_by_label("Lecturer password").fill(PASSWORD)
+            lecturer.get_by_label("Lecturer password").press("Enter")
+            lecturer.get_by_role("button", name="Start", exact=True).click()
+            heading = lecturer.locator("h3", has_text="Room").first
+            heading.wait_for(timeout=60_000)
+            code = re.search(r"Room\s+(\w{6})", heading.inner_text()).group(1)
+            student = student_ctx.new_page()
+            student.goto(f"{url}/lesson?room={code}")
+            wait_rendered(student)
+            assert student.get_by_text(f"Following room {code}").count() == 1
+            lecturer.get_by_role("button", name="Next ▶").click()
+            student.wait_for_function(
+                "() => document.querySelector('[data-testid=\"stMain\"] h1')?.innerText.startsWith('2.')", timeout=20_000)
+            student.screenshot(path=str(ARTIFACTS / "classroom-student.png"))
+        finally:
+            browser.close()
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal that started it
+    assert proc.wait(timeout=60) is not None
+    time.sleep(1)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()  # the proxy is gone
+    leftovers = subprocess.run(["pgrep", "-f", "senet-classroom"], capture_output=True, text=True).stdout.split()
+    assert not leftovers, leftovers
