@@ -56,11 +56,21 @@ def _matrix(layer: nn.Module) -> tuple[np.ndarray, np.ndarray]:
     return w, b
 
 
-def _squeeze(block: BlockInfo, u: torch.Tensor) -> tuple[str, torch.Tensor]:
+def squeeze_kind(block: BlockInfo) -> str:
+    """The squeeze the block computes: "avg" (Eq. 2), "max", or "avgmax" (timm's add_maxpool)."""
     module = block.module
     if block.adapter.squeeze == "max" or getattr(module, "squeeze_op", "avg") == "max":
-        return "max over H x W", u.amax(dim=(1, 2))
+        return "max"
     if getattr(module, "add_maxpool", False):
+        return "avgmax"
+    return "avg"
+
+
+def _squeeze(block: BlockInfo, u: torch.Tensor) -> tuple[str, torch.Tensor]:
+    kind = squeeze_kind(block)
+    if kind == "max":
+        return "max over H x W", u.amax(dim=(1, 2))
+    if kind == "avgmax":
         return "0.5 mean + 0.5 max over H x W", 0.5 * u.mean(dim=(1, 2)) + 0.5 * u.amax(dim=(1, 2))
     return "mean over H x W (Eq. 2)", u.sum(dim=(1, 2)) / (u.shape[1] * u.shape[2])
 
