@@ -192,9 +192,9 @@ class RoomStore(ABC):
         self.unjoined_ttl = min(unjoined_ttl, ttl)
 
     def _missing(self, code: str) -> RoomError:
+        unjoined = f", {duration(self.unjoined_ttl)} while nobody has joined" if self.unjoined_ttl < self.ttl else ""
         return RoomError(f"there is no room {code}: the code is mistyped, or the room expired (rooms close "
-                         f"{duration(self.ttl)} after the lecturer's last step, {duration(self.unjoined_ttl)} while "
-                         "nobody has joined)")
+                         f"{duration(self.ttl)} after the lecturer's last step{unjoined})")
 
     def _closed(self, code: str) -> RoomError:
         return RoomError(f"the lecturer closed room {code}")

@@ -60,8 +60,10 @@ def test_a_malformed_code_is_one_line(typed):
 def test_an_unknown_code_says_mistyped_or_expired(make):
     with pytest.raises(RoomError, match="mistyped, or the room expired"):
         make().get("ABCDEF")
-    with pytest.raises(RoomError, match=r"rooms close 2 minutes after the lecturer's last step, "):
-        make(ttl=120).get("ABCDEF")  # the store's own lifetime, as people say it
+    with pytest.raises(RoomError, match=r"rooms close 2 minutes after the lecturer's last step, 1 minute while nobody"):
+        make(ttl=120, unjoined_ttl=60).get("ABCDEF")  # the store's own lifetimes, as people say them
+    with pytest.raises(RoomError, match=r"rooms close 2 minutes after the lecturer's last step\)$"):
+        make(ttl=120).get("ABCDEF")  # the unjoined lifetime is not longer than the room's: said once
 
 
 @pytest.mark.parametrize("seconds,said", [(4 * 3600, "4 hours"), (3600, "1 hour"), (5400, "1.5 hours"), (1800, "30 minutes"),
