@@ -65,10 +65,9 @@ def remember_browser() -> None:
     voter = session_id()
     if (st.context.cookies or {}).get(VOTER_COOKIE) == voter or st.session_state.get("room_cookie_set"):
         return
-    import streamlit.components.v1 as components
-
-    components.html(f"<script>document.cookie = '{VOTER_COOKIE}={voter}; path=/; max-age=43200; SameSite=Strict';"
-                    "</script>", height=0)
+    # the HTML holds only the id this server made (32 hex digits), never user text
+    st.iframe(f"<script>document.cookie = '{VOTER_COOKIE}={voter}; path=/; max-age=43200; SameSite=Strict';</script>",
+              height=1)
     st.session_state.room_cookie_set = True
 
 
