@@ -23,7 +23,7 @@ def home() -> None:
     model = common.active_model()
     first = model.blocks[0] if model.blocks else None
     sizes = (first.channels, first.hidden) if first else (None, None)
-    common.draw(common.shared_figure("se_block", sizes, lambda: plots.se_block_diagram(*sizes)))
+    common.draw(common.shared("se_block", sizes, lambda: plots.se_block_diagram(*sizes)))
     if first:
         st.caption(f"Numbers of {model.name}'s first block, {first.name}: C = {first.channels}, "
                    f"{bottleneck(model.blocks, first)}.")

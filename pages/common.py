@@ -235,10 +235,10 @@ def cached_capture(_model: LoadedModel, key: tuple[str, str], picture_hash: str,
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def shared_figure(kind: str, key: tuple, _build):
-    """A figure built once per ``(kind, key)`` and shared read-only by every session: ``key`` must
-    name everything the figure is drawn from (model, picture hash, block, ...). A classroom that
-    follows one lecturer asks for the same figures at the same moment."""
+def shared(kind: str, key: tuple, _build):
+    """A figure or result built once per ``(kind, key)`` and shared read-only by every session:
+    ``key`` must name everything it is made from (model, picture hash, block, ...). A classroom
+    that follows one lecturer asks for the same things at the same moment."""
     return _build()
 
 
@@ -432,3 +432,9 @@ def adopt_model(spec: str) -> None:
     name, _, weights = spec.rpartition("|")
     st.session_state.adopt_model = (name, weights)
     st.rerun()
+
+
+def stats_key(stats: ExcitationStats) -> tuple:
+    """What a result computed from ``stats`` depends on, for ``shared``: its source and weights."""
+    meta = stats.meta
+    return (meta.get("source_sha256"), meta.get("weights_sha256"), stats.total, meta.get("seconds"))

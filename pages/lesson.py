@@ -185,7 +185,7 @@ def step_problem(ctx: dict) -> None:
         f"{common.plain(model.name)} has {len(model.blocks)} SE blocks, each on a U of C = "
         f"{', '.join(map(str, widths))} channels. {u_origin(model, block.name).text}")
     sizes = (block.channels, block.hidden)
-    common.draw(common.shared_figure("se_block", sizes, lambda: plots.se_block_diagram(*sizes)))
+    common.draw(common.shared("se_block", sizes, lambda: plots.se_block_diagram(*sizes)))
     st.caption(f"{block.name}: U (C = {block.channels}) → squeeze → excitation ({bottleneck(model.blocks, block)}) → scale. "
                "Without SE the C maps of U go on at full strength, whatever the picture.")
     q = lesson.gate_length(block.name, block.channels, block.hidden, w.hw, ctx["at"][2])
@@ -200,7 +200,7 @@ def step_squeeze(ctx: dict) -> None:
     st.latex(r"z_c = \frac{1}{H \times W}\sum_{i=1}^{H}\sum_{j=1}^{W} u_c(i,j)")
     left, right = st.columns(2)
     with left:
-        chart(common.shared_figure("u_map", (*ctx["at"], c), lambda: plots.feature_map(u, f"u_{c} in {w.block.name}")),
+        chart(common.shared("u_map", (*ctx["at"], c), lambda: plots.feature_map(u, f"u_{c} in {w.block.name}")),
               f"Channel {c} of U for this picture: {u.shape[0]}×{u.shape[1]} values from {u.min():.3f} to {u.max():.3f} "
               "(red positive, blue negative, white 0).",
               {"row": np.repeat(np.arange(u.shape[0]), u.shape[1]), "column": np.tile(np.arange(u.shape[1]), u.shape[0]),
@@ -234,9 +234,10 @@ def step_excite(ctx: dict) -> None:
 def step_scale(ctx: dict) -> None:
     model, picture, block_name = ctx["model"], ctx["picture"], ctx["block"]
     st.latex(r"\tilde{\mathbf{x}}_c = s_c\,\mathbf{u}_c")
-    shown = walkthrough(model, picture, block_name, cap=ctx["cap"], top=3)  # the 3 most and 3 least excited channels
+    shown = common.shared("walk_top3", ctx["at"],  # the 3 most and 3 least excited channels
+                          lambda: walkthrough(model, picture, block_name, cap=ctx["cap"], top=3))
     hi, lo = shown.channels[0], shown.channels[-1]
-    chart(common.shared_figure("scale_maps", ctx["at"],
+    chart(common.shared("scale_maps", ctx["at"],
                                lambda: plots.channel_maps(shown.u_maps, shown.scaled_maps, shown.channels, shown.s)),
           f"Top row u_c, bottom row s_c · u_c, on one colour scale, for the 3 most and 3 least excited channels of "
           f"{block_name}: channel {hi} keeps {shown.s[hi]:.0%} of its map, channel {lo} {shown.s[lo]:.0%}.",
@@ -305,7 +306,9 @@ def step_classes(ctx: dict) -> None:
     stats = stats_or_offer(ctx["model"])
     if stats is None:
         return
-    if ask(lesson.separating_stage(stats), ctx["step"]):
+    question = common.shared("separating_stage", (*common.model_key(ctx["model"]), *common.stats_key(stats)),
+                             lambda: lesson.separating_stage(stats))
+    if ask(question, ctx["step"]):
         blocks = plots.default_blocks(stats.blocks)
         classes = stats.class_names[:4]
         chart(plots.excitation_figure(stats, blocks, classes),
@@ -484,10 +487,12 @@ picture, cap = common.capture_picture(model, name, data, maps=(block_name,))
 if cap is None:
     st.stop()
 channel = lesson.squeeze_channel(cap.squeeze[block_name][0])
+at = (*common.model_key(model), common.picture_hash(data), block_name)  # what shared figures are drawn from
 ctx = {"model": model, "step": step, "name": name, "picture": picture, "picture_key": st.session_state.get("picture_key"),
-       "cap": cap, "block": block_name, "channel": channel,
-       "at": (*common.model_key(model), common.picture_hash(data), block_name),  # what shared figures are drawn from
-       "walk": walkthrough(model, picture, block_name, channels=[channel], cap=cap)}
+       "cap": cap, "block": block_name, "channel": channel, "at": at,
+       # made once per picture, block and channel, not once per follower
+       "walk": common.shared("walk", (*at, channel),
+                             lambda: walkthrough(model, picture, block_name, channels=[channel], cap=cap))}
 if not present:
     st.caption(f"Picture: {common.plain(name)} → {common.plain(cap.top(1)[0][0][0])} · block {block_name}")
 st.session_state.lesson_question = None  # set by ask() on a step with a question
