@@ -62,7 +62,8 @@ for i in $(seq 1 "$PROCESSES"); do
   pids+=($!)
   upstreams+="    server 127.0.0.1:$port;"$'\n'
   for _ in $(seq 1 240); do
-    curl -sf "http://127.0.0.1:$port/_stcore/health" >/dev/null 2>&1 && break
+    "$PY" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/_stcore/health', timeout=2)" \
+      >/dev/null 2>&1 && break
     kill -0 "${pids[-1]}" 2>/dev/null || { echo "error: app process $i did not start (see $RUN/app-$i.log)" >&2; exit 2; }
     sleep 0.5
   done

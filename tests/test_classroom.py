@@ -112,5 +112,22 @@ def test_a_lecturer_and_a_student_on_two_processes_follow_each_other_through_the
     time.sleep(1)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()  # the proxy is gone
-    leftovers = subprocess.run(["pgrep", "-f", "senet-classroom"], capture_output=True, text=True).stdout.split()
-    assert not leftovers, leftovers
+    redis_port = re.search(r"Redis on 127\.0\.0\.1:(\d+)", (ARTIFACTS / "classroom.log").read_text()).group(1)
+    assert not _running("senet-classroom")  # nginx ran from the classroom's folder
+    assert not _running(f"--port {redis_port}")  # redis-server
+    assert not _running(f"redis://127.0.0.1:{redis_port}/", "environ")  # the app processes
+
+
+def _running(text: str, part: str = "cmdline") -> list[str]:
+    """Processes whose command line (or environment) holds ``text``, read from /proc (no pgrep needed)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/{part}", "rb") as f:
+                    line = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if text in line:
+                found.append(entry)
+    return found
