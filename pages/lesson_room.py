@@ -2,7 +2,9 @@
 answer. Streamlit glue over ``senet_viz.rooms``; the store is one per process (or Redis).
 
 Session state: ``room`` = {"code", "key" (the lecturer's only), "following"}; ``room_session``,
-this session's anonymous answer id; ``room_pushed``, the place the lecturer last sent.
+this browser's anonymous answer id (also in the ``senet_viz_voter`` cookie); ``room_pushed``, the
+place the lecturer last sent; ``room_described``, the questions already put into the store in
+words. The room itself (place, answers, reveals, locks) lives only in the store.
 """
 
 from __future__ import annotations
