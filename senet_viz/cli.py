@@ -125,7 +125,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _record_check(model, args: argparse.Namespace, source, res: dict) -> None:
-    """Write this evaluation into the model card, so tests can reproduce it exactly."""
+    """Write this evaluation into the model card, so tests can reproduce it exactly: ``--record``
+    of the shipped weights into its ``checks``; ``--record one-cycle-end`` of ``--weights`` made
+    by ``scripts/checkpoint_weights.py`` from the run's checkpoint at the end of its one-cycle
+    phase into its ``one_cycle_end`` (what weight averaging changed)."""
     import json
     import shlex
 
@@ -133,17 +136,44 @@ def _record_check(model, args: argparse.Namespace, source, res: dict) -> None:
     from .models.project import card_file
 
     path = card_file(model.name)
-    if model.family != "project" or not path.is_file() or args.weights is not None:
-        raise WeightsUnavailable(f"{model.name}: --record needs a project model with its shipped weights and card")
+    if model.family != "project" or not path.is_file():
+        raise WeightsUnavailable(f"{model.name}: --record needs a project model with its card")
     card = json.loads(path.read_text())
     check = {"data": source.origin, "sha256": source.checksum, "limit_per_class": args.limit_per_class,
              "limit": args.limit, "n": res["n"], "correct": res["correct"], "top1": res["top1"], "outcomes": res["outcomes"],
              "command": "python -m senet_viz " + shlex.join(sys.argv[1:])}
-    card["checks"] = [c for c in card.get("checks", []) if c.get("command") != check["command"]] + [check]
-    card["weights_sha256"] = model.weights_sha256  # the checks were made with these weights
+    if args.record == "one-cycle-end":
+        made = _checkpoint_origin(args.weights, model.name, card)
+        card["one_cycle_end"] = {**check, **made, "weights_sha256": model.weights_sha256}
+    elif args.weights is not None:
+        raise WeightsUnavailable(f"{model.name}: --record writes the shipped weights' check; other weights only with "
+                                 "--record one-cycle-end")
+    else:
+        card["checks"] = [c for c in card.get("checks", []) if c.get("command") != check["command"]] + [check]
+        card["weights_sha256"] = model.weights_sha256  # the checks were made with these weights
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(card, indent=1) + "\n")
     tmp.replace(path)
+
+
+def _checkpoint_origin(weights: str | None, name: str, card: dict) -> dict:
+    """Epoch and origin of weights written by ``scripts/checkpoint_weights.py`` (its metadata),
+    which must be this model's at the last epoch of its one-cycle phase."""
+    from safetensors import safe_open
+
+    from .errors import WeightsUnavailable
+
+    meta = {}
+    if weights and weights.endswith(".safetensors"):
+        with safe_open(weights, framework="pt") as f:
+            meta = f.metadata() or {}
+    if meta.get("name") != name or "epoch" not in meta:
+        raise WeightsUnavailable(f"--record one-cycle-end needs --weights made by scripts/checkpoint_weights.py from "
+                                 f"{name}'s checkpoint")
+    if int(meta["epoch"]) != card.get("epochs"):
+        raise WeightsUnavailable(f"{weights}: weights after epoch {meta['epoch']}; the one-cycle phase of {name} "
+                                 f"ends after epoch {card.get('epochs')}")
+    return {"epoch": int(meta["epoch"]), "from": meta.get("from", "")}
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -254,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="folder, archive or cifar10[:test]")
     p.add_argument("--limit", type=int, default=None, help="only the first N pictures")
     p.add_argument("--limit-per-class", type=int, default=None, help="only the first N pictures of each class")
-    p.add_argument("--record", action="store_true", help="write the result into the model card's checks")
+    p.add_argument("--record", nargs="?", const="shipped", choices=["shipped", "one-cycle-end"], default=None,
+                   help="write the result into the model card: the shipped weights' checks, or (one-cycle-end, with "
+                   "--weights from scripts/checkpoint_weights.py) the accuracy before weight averaging")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 

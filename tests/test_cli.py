@@ -50,3 +50,44 @@ def test_cost_reproduces_the_paper():
 def test_models_lists_availability():
     r = run("models")
     assert r.returncode == 0 and "se_resnet20_cifar10" in r.stdout and "seresnet50.a1_in1k" in r.stdout
+
+
+def test_the_accuracy_before_averaging_is_recorded_from_the_runs_checkpoint(tmp_path, monkeypatch, capsys):
+    """scripts/checkpoint_weights.py turns a checkpoint into weights that name their model and
+    epoch; ``evaluate --record one-cycle-end`` writes their accuracy into the card's
+    ``one_cycle_end``, and refuses weights of another epoch, and other weights for the shipped check."""
+    import json
+
+    import torch
+    from conftest import make_image_folder
+
+    import senet_viz.models.project as project
+    from senet_viz import cli
+    from senet_viz.models import load_model
+
+    model = load_model("se_resnet20_cifar10", weights="random", device="cpu")
+    data = make_image_folder(tmp_path / "data", classes=tuple(model.class_names), per_class=1)
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"name": model.name, "epochs": 140, "swa": {"epochs": 20, "lr": 0.05}}))
+    monkeypatch.setattr(project, "card_file", lambda name: card)
+
+    def weights_after(epoch: int) -> str:
+        ckpt, out = tmp_path / f"run{epoch}.ckpt.pt", tmp_path / f"epoch{epoch}.safetensors"
+        definition = {"model": model.name, "epochs": 140, "swa_epochs": 20}
+        torch.save({"model": model.net.state_dict(), "epoch": epoch, "definition": json.dumps(definition)}, ckpt)
+        made = subprocess.run([sys.executable, "scripts/checkpoint_weights.py", str(ckpt), str(out), "--from", "a test run"],
+                              cwd=ROOT, capture_output=True, text=True)
+        assert made.returncode == 0, made.stderr
+        return str(out)
+
+    evaluate = ["evaluate", "--model", model.name, "--data", str(data), "--device", "cpu", "--no-progress"]
+    assert cli.main([*evaluate, "--weights", weights_after(140), "--record", "one-cycle-end"]) == 0
+    written = json.loads(card.read_text())
+    assert written["one_cycle_end"]["epoch"] == 140 and written["one_cycle_end"]["from"] == "a test run"
+    assert written["one_cycle_end"]["n"] == 10 and "checks" not in written and "weights_sha256" not in written
+    capsys.readouterr()
+    assert cli.main([*evaluate, "--weights", weights_after(141), "--record", "one-cycle-end"]) == 2
+    assert "ends after epoch 140" in capsys.readouterr().err
+    assert cli.main([*evaluate, "--weights", weights_after(140), "--record"]) == 2
+    assert "only with --record one-cycle-end" in capsys.readouterr().err
+    assert json.loads(card.read_text()) == written  # a refused record changes nothing
