@@ -42,6 +42,9 @@ def home() -> None:
             f"{training_summary(card)}. "
             f"Test accuracy **{card['test']['top1']:.2%}** on {card['test']['n']:,} pictures of the JPEG test split."
         )
+        averaging = narrative.averaging_sentence(card)
+        if averaging:
+            st.markdown(averaging)
         if art["twin"] is not None:
             st.markdown(narrative.gain_sentence(card, art["twin"]))
         stats = common.matching_stats(model)

@@ -260,6 +260,33 @@ def test_the_paired_interval_counts_only_the_pictures_the_two_models_disagree_on
     assert narrative.accuracy_difference(_card_with(a), other)[3] is False
 
 
+def test_a_gain_the_test_cannot_show_is_set_beside_the_papers_scale():
+    card = {"name": "se", "test": {"top1": 0.8922, "n": 10_000}}
+    within = narrative.gain_sentence(card, {"name": "plain", "test": {"top1": 0.8943, "n": 10_000}})
+    assert "costs 0.21 points" in within and "within the noise" in within and narrative.PAPER_SCALE in within
+    assert "6.37% to 5.21%" in within and "Table 2" in within
+    beyond = narrative.gain_sentence({**card, "test": {"top1": 0.95, "n": 10_000}}, {"name": "plain", "test": {"top1": 0.80, "n": 10_000}})
+    assert narrative.PAPER_SCALE not in beyond
+
+
+def test_averaging_is_measured_against_the_end_of_the_one_cycle_phase():
+    """Shipped (averaged) weights right on 900 of 1,000, the one-cycle-end weights on 880; they
+    disagree on 40 pictures (30 only averaged, 10 only one-cycle): +2.00 points, paired."""
+    from senet_viz.evaluate import pack_outcomes
+
+    shipped, end = np.zeros(1000, bool), np.zeros(1000, bool)
+    shipped[:870] = end[:870] = True
+    shipped[870:900] = True
+    end[900:910] = True
+    card = _card_with(shipped, swa={"epochs": 20, "lr": 0.05})
+    card["one_cycle_end"] = {"epoch": 140, "top1": end.mean(), "n": 1000, "sha256": "abc", "outcomes": pack_outcomes(end)}
+    text = narrative.averaging_sentence(card)
+    assert "last 20 epochs" in text and "(epoch 140)" in text and "+2.00 points" in text and "paired" in text
+    assert narrative.averaging_sentence({**card, "one_cycle_end": None}) is None  # never measured: nothing said
+    assert narrative.averaging_sentence({**card, "one_cycle_end": {**card["one_cycle_end"], "sha256": "other"}}) is None
+    assert narrative.averaging_sentence({**card, "swa": None}) is None
+
+
 def test_health_sentence_names_the_constant_blocks():
     report = [BlockHealth("SE_2_1", 8, 0, 0.0, 0.5, 100), BlockHealth("SE_4_3", 8, 7, 0.12, 0.5, 100)]
     text = narrative.health_sentence(report)
