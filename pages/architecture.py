@@ -7,22 +7,17 @@ import streamlit as st
 
 from pages import common
 from senet_viz import narrative, plots
-from senet_viz.cost import CostReport, cost, downsampling_convolution
+from senet_viz.cost import downsampling_convolution
 
 # Table 10 (ImageNet, SE-ResNet-50, the longer ablation schedule): r -> (top-1 err, top-5 err, params in M)
 TABLE_10 = {2: (22.29, 6.00, 45.7), 4: (22.25, 6.09, 35.7), 8: (22.26, 5.99, 30.7), 16: (22.28, 6.03, 28.1), 32: (22.72, 6.20, 26.9)}
-
-
-@st.cache_data(max_entries=32, show_spinner="Counting parameters and FLOPs…")
-def cost_report(_model, key, r: int | None) -> CostReport:
-    return cost(_model, r)
 
 
 st.title("Architecture & cost")
 model = common.active_model()
 key = common.model_key(model)
 if not model.blocks:  # a network without SE: the reference the SE networks are measured against
-    ref = cost_report(model, key, None)
+    ref = common.cached_cost(model, key, None)
     st.info(f"{model.name} has no SE blocks: it is the no-SE reference. Pick its SE counterpart in the sidebar to see "
             "what SE adds to it.", icon=":material/compare_arrows:")
     m1, m2, m3 = st.columns(3)
@@ -37,8 +32,8 @@ if "r" not in st.session_state:  # a link names r and the last-stage toggle
     st.session_state.r = int(wanted) if wanted.isdigit() and int(wanted) in R_CHOICES else 16
     st.session_state.no_last = st.query_params.get("no_last") == "1"
 r = st.select_slider("Reduction ratio r", R_CHOICES, key="r")
-rep = cost_report(model, key, r)
-built = cost_report(model, key, None)
+rep = common.cached_cost(model, key, r)
+built = common.cached_cost(model, key, None)
 no_last = st.toggle("No SE in the last stage", key="no_last")
 st.query_params["r"] = str(r)
 common.sync_query_param("no_last", "1" if no_last else None)

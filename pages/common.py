@@ -13,13 +13,19 @@ import hashlib
 import io
 import os
 import re
+from collections import OrderedDict
 from pathlib import Path
 
+import pyarrow as pa
 import streamlit as st
 import torch
 
 from senet_viz import artefacts, gallery, history, machine, plots
+from senet_viz.ablation import ablate, stage_accuracy
 from senet_viz.capture import Capture, capture
+from senet_viz.collect import compute_stats
+from senet_viz.cost import CostReport, cost
+from senet_viz.data import open_source
 from senet_viz.errors import SenetVizError
 from senet_viz.images import load_image
 from senet_viz.models import DEFAULT_MODEL, RANDOM, LoadedModel, list_models, load_model, weights_available
@@ -43,6 +49,12 @@ def draw(figure, where=None, key: str | None = None) -> None:
         where.vega_lite_chart(figure.data, spec, width="stretch", height=figure.spec.get("height", "content"))
     else:
         where.plotly_chart(figure, config=PLOTLY_CONFIG, width="stretch", key=key)
+
+
+def table(columns: dict) -> pa.Table:
+    """Named columns (lists or arrays of one length) as an Arrow table, which ``st.dataframe`` sends
+    as it is; a dict would go through pandas at every rerun of every session showing it."""
+    return pa.table({str(k): v for k, v in columns.items()})
 
 
 CAPTURE_CACHE_ENTRIES = int(os.environ.get("SENET_VIZ_CAPTURE_CACHE", "128"))
@@ -242,11 +254,38 @@ def shared(kind: str, key: tuple, _build):
     return _build()
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+# Cached here rather than in the page scripts: a page script runs anew at every rerun, and a cache
+# decorator there makes Streamlit read the function's source again each time.
+@st.cache_resource(max_entries=32, show_spinner="Counting parameters and FLOPs…")
+def cached_cost(_model: LoadedModel, key: tuple[str, str], reduction: float | None, floor: bool = True) -> CostReport:
+    return cost(_model, reduction, floor=floor)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Statistics of the gallery's CIFAR-10 test pictures…")
+def gallery_stats(_model: LoadedModel, key: tuple[str, str], digest: str | None) -> ExcitationStats:
+    # workers=0: no loader processes forked from the server
+    return compute_stats(_model, open_source(gallery.CIFAR_DIR), batch_size=50, workers=0)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Accuracy of the gallery's pictures with SE switched off, stage by stage…")
+def gallery_ablation(_model: LoadedModel, key: tuple[str, str], digest: str | None) -> dict:
+    return stage_accuracy(_model, open_source(gallery.CIFAR_DIR), batch_size=100)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def shared_ablation(_model: LoadedModel, key: tuple[str, str], picture_hash: str, _picture, blocks: tuple[str, ...]):
+    return ablate(_model, [_picture], list(blocks), "off")
+
+
 def decode(data: bytes, name: str):
-    """Bytes -> (RGB picture, None) or (None, one-line error)."""
+    """Bytes -> (RGB picture, None) or (None, one-line error), decoded once per picture."""
+    return _decode(picture_hash(data), data, name)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _decode(digest: str, _data: bytes, name: str):
     try:
-        return load_image(data), None
+        return load_image(_data), None
     except SenetVizError as exc:
         return None, f"{name}: {exc}".replace("picture: ", "")
 
@@ -276,7 +315,7 @@ def test_picture_index(cls: str, k: int = 0) -> int | None:
     return found[k] if 0 <= k < len(found) else None
 
 
-@st.cache_data(max_entries=32)
+@st.cache_resource(max_entries=128, show_spinner=False)  # the same bytes object each time: its digest is kept
 def gallery_bytes(key: str) -> bytes:
     return gallery.picture_bytes(key)
 
@@ -320,8 +359,31 @@ def image_bytes(img) -> bytes:
     return buf.getvalue()
 
 
+_DIGESTS: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
+
+
 def picture_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    """SHA-256 of a picture's bytes, computed once per bytes object (every rerun of every session
+    showing a picture asks again; the entry holds the object, so its id is not reused meanwhile)."""
+    held = _DIGESTS.get(id(data))
+    if held is not None and held[0] is data:
+        return held[1]
+    digest = hashlib.sha256(data).hexdigest()
+    _DIGESTS[id(data)] = (data, digest)
+    while len(_DIGESTS) > 256:
+        _DIGESTS.popitem(last=False)
+    return digest
+
+
+def thumbnail(picture, digest: str, width: int) -> bytes:
+    """``picture`` at most ``width`` pixels wide, as PNG bytes made once per picture (``digest``):
+    ``st.image`` then sends them as they are instead of resizing and encoding at every rerun."""
+    def make() -> bytes:
+        small = picture.copy()
+        small.thumbnail((width, width * 4))
+        return image_bytes(small)
+
+    return shared("thumbnail", (digest, width), make)
 
 
 def current_picture() -> tuple[str, bytes] | None:

@@ -13,11 +13,9 @@ import streamlit as st
 
 from pages import common, lesson_room
 from senet_viz import gallery, lesson, narrative, plots
-from senet_viz.ablation import ablate, stage_accuracy
-from senet_viz.collect import compute_stats
 from senet_viz.compare import divergence, most_different
-from senet_viz.cost import bottleneck, cost
-from senet_viz.data import CIFAR10_CLASSES, open_source
+from senet_viz.cost import bottleneck
+from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.equations import squeeze_kind, u_origin, walkthrough
 from senet_viz.rooms import PASSWORD_ENV, Place, question_id
 
@@ -30,27 +28,6 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [da
 </style>"""
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def cached_cost(_model, key: tuple[str, str], reduction: float | None, floor: bool):
-    return cost(_model, reduction, floor=floor)
-
-
-@st.cache_resource(max_entries=4, show_spinner="Statistics of the gallery's CIFAR-10 test pictures…")
-def gallery_stats(_model, key: tuple[str, str], digest: str | None):
-    # workers=0: no loader processes forked from the server
-    return compute_stats(_model, open_source(gallery.CIFAR_DIR), batch_size=50, workers=0)
-
-
-@st.cache_resource(max_entries=4, show_spinner="Accuracy of the gallery's pictures with SE switched off, stage by stage…")
-def gallery_ablation(_model, key: tuple[str, str], digest: str | None) -> dict:
-    return stage_accuracy(_model, open_source(gallery.CIFAR_DIR), batch_size=100)
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def shared_ablation(_model, key: tuple[str, str], picture_hash: str, _picture, blocks: tuple[str, ...]):
-    return ablate(_model, [_picture], list(blocks), "off")
-
-
 def go_to(step: int) -> None:
     st.session_state.lesson_step = min(max(step, 0), len(STEPS) - 1)
 
@@ -61,7 +38,7 @@ def chart(fig: go.Figure | plots.Chart, summary: str, numbers: dict | None = Non
     st.caption(common.plain(summary))  # summaries name classes, which may be user text
     if numbers:
         with st.expander("The numbers"):
-            st.dataframe(numbers, hide_index=True)
+            st.dataframe(common.table(numbers), hide_index=True)
 
 
 def ask(question: lesson.Question, step: int) -> bool:
@@ -138,7 +115,7 @@ def stats_or_offer(model):
             f"gallery's {10 * len(gallery.cifar_classes())} CIFAR-10 test pictures (10 per class), or on the whole "
             "test split on the Class patterns page.", icon=":material/query_stats:")
     if st.button("Compute statistics on the gallery", key="lesson_gallery_stats"):
-        st.session_state.computed_stats = gallery_stats(model, common.model_key(model), model.weights_sha256)
+        st.session_state.computed_stats = common.gallery_stats(model, common.model_key(model), model.weights_sha256)
         return st.session_state.computed_stats
     return None
 
@@ -158,7 +135,7 @@ def ablation_or_offer(model) -> dict | None:
             f"{10 * len(gallery.cifar_classes())} CIFAR-10 test pictures, or on all 10,000 with the project's ablate "
             "command.", icon=":material/science:")
     if st.button("Measure on the gallery", key="lesson_gallery_ablation"):
-        result = gallery_ablation(model, common.model_key(model), model.weights_sha256)
+        result = common.gallery_ablation(model, common.model_key(model), model.weights_sha256)
         st.session_state.lesson_ablation = ((common.model_key(model), model.weights_sha256), result)
         return result
     return None
@@ -272,23 +249,31 @@ def step_pair(ctx: dict) -> None:
     st.session_state.setdefault("lesson_other", other_default)
     other = st.selectbox("Second picture", keys, key="lesson_other",
                          format_func=lambda k: gallery.caption(k, model.class_names == list(CIFAR10_CLASSES)))
-    other_pic, other_cap = common.capture_picture(model, f"gallery: {other}", common.gallery_bytes(other))
+    other_bytes = common.gallery_bytes(other)
+    other_pic, other_cap = common.capture_picture(model, f"gallery: {other}", other_bytes)
     if other_cap is None:
         return
     cifar = model.class_names == list(CIFAR10_CLASSES)
     name_a = gallery.caption(first_key, cifar) if first_key else common.plain(ctx["name"])
     name_b = gallery.caption(other, cifar)
     c1, c2 = st.columns(2)
-    c1.image(ctx["picture"], caption=f"A: {name_a} → {cap.top(1)[0][0][0]}", width=160)
-    c2.image(other_pic, caption=f"B: {name_b} → {other_cap.top(1)[0][0][0]}", width=160)
-    div = divergence(cap, other_cap)
+    c1.image(common.thumbnail(ctx["picture"], ctx["at"][2], 160), caption=f"A: {name_a} → {cap.top(1)[0][0][0]}",
+             width=160)
+    c2.image(common.thumbnail(other_pic, common.picture_hash(other_bytes), 160),
+             caption=f"B: {name_b} → {other_cap.top(1)[0][0][0]}", width=160)
     stats = common.matching_stats(model)
-    if stats is not None:
-        classes = [true_or_predicted(ctx["picture_key"], cap, stats), true_or_predicted(other, other_cap, stats)]
-        q = lesson.closer_to_class(stats, block_name, classes, {"A": cap.excitation[block_name][0],
-                                                                 "B": other_cap.excitation[block_name][0]})
-    else:
-        q = lesson.parting_stage(div)
+
+    def pair() -> tuple:
+        div = divergence(cap, other_cap)
+        if stats is None:
+            return div, lesson.parting_stage(div)
+        classes = [true_or_predicted(first_key, cap, stats), true_or_predicted(other, other_cap, stats)]
+        return div, lesson.closer_to_class(stats, block_name, classes, {"A": cap.excitation[block_name][0],
+                                                                        "B": other_cap.excitation[block_name][0]})
+
+    # what both pictures make is computed once per pair, not once per follower
+    div, q = common.shared("pair", (*ctx["at"], first_key, other, common.picture_hash(other_bytes),
+                                    common.stats_key(stats) if stats is not None else None), pair)
     if ask(q, ctx["step"]):
         sa, sb = cap.excitation[block_name][0], other_cap.excitation[block_name][0]
         marked = most_different(sa, sb, 3)
@@ -321,7 +306,7 @@ def step_ablation(ctx: dict) -> None:
     model, picture, cap = ctx["model"], ctx["picture"], ctx["cap"]
     last = max(b.stage for b in model.blocks)
     blocks = [b.name for b in model.blocks if b.stage == last]
-    off = shared_ablation(model, common.model_key(model), ctx["at"][2], picture, tuple(blocks))
+    off = common.shared_ablation(model, common.model_key(model), ctx["at"][2], picture, tuple(blocks))
     (before, p0), (after, p1) = cap.top(1)[0][0], off.top(1)[0][0]
     st.markdown(f"Set s := 1 in stage {last} ({', '.join(blocks)}) and keep every weight: this picture goes from "
                 f"**{common.plain(before)}** ({p0:.1%}) to **{common.plain(after)}** ({p1:.1%}).")
@@ -352,12 +337,12 @@ def step_cost(ctx: dict) -> None:
     model = ctx["model"]
     key = common.model_key(model)
     st.latex(r"\text{SE parameters} \approx \frac{2}{r}\sum_{s=1}^{S} N_s\, C_s^2")
-    built = cached_cost(model, key, None, True)
+    built = common.cached_cost(model, key, None)
     st.markdown(narrative.cost_sentence(built))
     if ask(lesson.se_parameter_share(built), ctx["step"]):
         nominal = int(built.reduction) if built.reduction in R_CHOICES else 16
         r = st.select_slider("Reduction ratio r", R_CHOICES, value=nominal, key="lesson_cost_r")
-        at_r, exact = cached_cost(model, key, float(r), True), cached_cost(model, key, float(r), False)
+        at_r, exact = common.cached_cost(model, key, float(r)), common.cached_cost(model, key, float(r), False)
         stages = [f"stage {s.stage} (C = {s.channels})" for s in at_r.stages]
         series = [("as built", at_r, plots.PALETTE[0])]
         if at_r.eq5_gap().floored:
