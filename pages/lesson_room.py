@@ -17,16 +17,25 @@ import uuid
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import common
+from pages import common, room_wake
 from senet_viz import gallery, plots
 from senet_viz.rooms import PASSWORD_ENV, Place, Room, RoomError, RoomStore, start_refusal, store_from_environment
 
-FOLLOW_EVERY = 0.5  # seconds between a follower's looks at the room
+FOLLOW_EVERY = 0.5  # seconds between the lecturer's looks at the answers
 
 
 @st.cache_resource(show_spinner=False)
 def store() -> RoomStore:
     return store_from_environment()
+
+
+@st.cache_resource(show_spinner=False)
+def waker() -> room_wake.Waker:
+    """This process's followers, rerun when their room changes (``room_wake``)."""
+    made = room_wake.Waker()
+    if made.available:
+        store().watch(made.room_changed)
+    return made
 
 
 def store_failure(exc: Exception) -> bool:
@@ -177,10 +186,20 @@ def take_over() -> None:
 def leave() -> None:
     st.session_state.pop("room", None)
     st.query_params.pop("room", None)
+    forget_session()
 
 
 def set_following(value: bool) -> None:
     st.session_state.room["following"] = value
+    if not value:
+        forget_session()
+
+
+def forget_session() -> None:
+    """This session no longer follows a room: no one wakes it."""
+    session = room_wake.current_session()
+    if session is not None:
+        waker().forget(session[0])
 
 
 def room_now() -> Room | None:
@@ -227,15 +246,29 @@ def push(place: Place) -> None:
             st.session_state.room_pushed = place
 
 
-@st.fragment(run_every=FOLLOW_EVERY)
-def follow(version: int) -> None:
-    """A follower's look at the room each second: the page is drawn again only when the room moved."""
+def look(version: int) -> None:
+    """A follower's look at the room: the page is drawn again only when the room moved."""
     room = current()
     if room is None or not room["following"]:
         return
     now = room_now()
     if now is None or now.version != version:
         st.rerun(scope="app")
+
+
+look_now_and_then = st.fragment(look, run_every=room_wake.LOOK_EVERY)
+look_often = st.fragment(look, run_every=room_wake.POLL_EVERY)
+
+
+def follow(version: int) -> None:
+    """Follow the room at ``version``: woken when it changes, with a look now and then besides
+    (a change missed while the store reconnected); twice a second where no one can wake us."""
+    wake, session = waker(), room_wake.current_session()
+    if wake.available and session is not None:
+        wake.follow(current()["code"], *session)
+        look_now_and_then(version)
+    else:
+        look_often(version)
 
 
 def student_bar(room: Room) -> None:

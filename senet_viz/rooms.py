@@ -11,6 +11,9 @@ hold the store's places; a store holds at most ``max_rooms`` rooms and a room at
 
 Two stores behind one interface: ``MemoryRooms`` in this process (the default) and
 ``RedisRooms`` (``SENET_VIZ_ROOMS=redis://HOST:PORT/0``), which several app processes share.
+``watch(callback)`` tells a process of every change its followers must see (a move, reveal, lock,
+reset or close), whichever process made it (Redis: publish and subscribe), so a follower is
+woken when the room moves instead of asking it again and again.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import SenetVizError
@@ -190,6 +194,20 @@ class RoomStore(ABC):
                  unjoined_ttl: float = UNJOINED_TTL) -> None:
         self.ttl, self.max_rooms, self.max_answers = ttl, max_rooms, max_answers
         self.unjoined_ttl = min(unjoined_ttl, ttl)
+        self._watchers: list[Callable[[str], None]] = []
+
+    def watch(self, callback: Callable[[str], None]) -> None:
+        """``callback(code)`` after every change of a room that its followers must see, made by any
+        process sharing the store; it runs on the store's thread, so it must be short."""
+        self._watchers.append(callback)
+
+    def _changed(self, code: str) -> None:
+        for callback in list(self._watchers):
+            callback(code)
+
+    def _announce(self, code: str) -> None:
+        """Tell the watchers (of every process sharing the store) that ``code`` changed."""
+        self._changed(code)
 
     def _missing(self, code: str) -> RoomError:
         unjoined = f", {duration(self.unjoined_ttl)} while nobody has joined" if self.unjoined_ttl < self.ttl else ""
@@ -233,6 +251,7 @@ class RoomStore(ABC):
         code = self._lecturer(code, key)
         _check_place(place)
         self._move(code, place)
+        self._announce(code)
         return self.get(code)
 
     @abstractmethod
@@ -241,7 +260,9 @@ class RoomStore(ABC):
     def close(self, code: str, key: str | None) -> None:
         """The lecturer ends the room for everyone: its place in the store is free at once, and a
         student's next look says that the lecturer closed it."""
-        self._close(self._lecturer(code, key))
+        code = self._lecturer(code, key)
+        self._close(code)
+        self._announce(code)
 
     @abstractmethod
     def _close(self, code: str) -> None: ...
@@ -274,13 +295,16 @@ class RoomStore(ABC):
         """Close the question's answers in ``seconds`` (0: lock now), or reopen them (None)."""
         code, question = self._lecturer(code, key), _check_question(question)
         self._deadline(code, question, None if seconds is None else max(0.0, float(seconds)))
+        self._announce(code)
 
     @abstractmethod
     def _deadline(self, code: str, question: str, seconds: float | None) -> None: ...
 
     def reset(self, code: str, key: str | None, question: str) -> None:
         """Forget one question's answers, reveal and deadline: it is asked afresh."""
-        self._reset(self._lecturer(code, key), _check_question(question))
+        code = self._lecturer(code, key)
+        self._reset(code, _check_question(question))
+        self._announce(code)
 
     @abstractmethod
     def _reset(self, code: str, question: str) -> None: ...
@@ -296,7 +320,9 @@ class RoomStore(ABC):
     def _export(self, code: str) -> tuple[dict[str, str], dict[str, Counter], dict[str, float]]: ...
 
     def reveal(self, code: str, key: str | None, question: str) -> None:
-        self._reveal(self._lecturer(code, key), _check_question(question))
+        code = self._lecturer(code, key)
+        self._reveal(code, _check_question(question))
+        self._announce(code)
 
     @abstractmethod
     def _reveal(self, code: str, question: str) -> None: ...
@@ -573,11 +599,39 @@ class RedisRooms(RoomStore):
         super().__init__(*args, **kw)
         import redis
 
+        self._url = url
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
         self._prefix = prefix
         self._scripts = {name: self._redis.register_script(text)
                          for name, text in (("create", _CREATE), ("touch", _TOUCH), ("answer", _ANSWER),
                                             ("close", _CLOSE))}
+
+    def _announce(self, code: str) -> None:
+        self._redis.publish(f"{self._prefix}:changed", code)
+
+    def watch(self, callback: Callable[[str], None]) -> None:
+        """As ``RoomStore.watch``; the first watcher starts this process's subscriber thread, which
+        hears every process's changes (its own included) and reconnects when Redis goes away."""
+        super().watch(callback)
+        if getattr(self, "_listener", None) is None:
+            self._listener = threading.Thread(target=self._listen, name="senet-viz-room-changes", daemon=True)
+            self._listener.start()
+
+    def _listen(self) -> None:
+        import redis
+
+        channel = f"{self._prefix}:changed"
+        # a connection of its own without a read timeout: a quiet room is not a failure
+        listener = redis.Redis.from_url(self._url, decode_responses=True, socket_connect_timeout=5, health_check_interval=30)
+        while True:
+            try:
+                pubsub = listener.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(channel)
+                for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self._changed(str(message["data"]))
+            except Exception:  # noqa: BLE001 - Redis restarted or unreachable: followers' slow looks cover the gap
+                time.sleep(1.0)
 
     def _keys(self, code: str) -> list[str]:
         """The open rooms; the room's place, revealed questions, answers, answers per question,

@@ -33,6 +33,11 @@ for (const name of ["pushState", "replaceState"]) {
 """
 
 
+#: Followers look at the room only once an hour: every move a student sees in these tests was
+#: delivered by waking them (``pages/room_wake.py``; across processes, Redis pub/sub).
+WOKEN_ONLY = {"SENET_VIZ_ROOM_LOOK_EVERY": "3600"}
+
+
 def _urls(page) -> list[str]:
     return page.evaluate("window.__urls")
 
@@ -74,7 +79,7 @@ def _next(page) -> None:
 
 
 def test_students_follow_answer_and_cannot_move_the_room(playwright):
-    with app_server(log=ARTIFACTS / "room-server.log") as (url, proc):
+    with app_server(env=WOKEN_ONLY, log=ARTIFACTS / "room-server.log") as (url, proc):
         browser = launch(playwright)
         try:
             lecturer, code = _start_room(browser, url)
@@ -148,8 +153,8 @@ def test_two_app_processes_share_rooms_through_redis(playwright):
     if ensure_redis() is None:
         pytest.skip("redis-server is not installed and cannot be installed here (not root, or no apt-get)")
     with redis_server() as redis_url, \
-            app_server(env={"SENET_VIZ_ROOMS": redis_url}, log=ARTIFACTS / "room-a.log") as (url_a, _), \
-            app_server(env={"SENET_VIZ_ROOMS": redis_url}, log=ARTIFACTS / "room-b.log") as (url_b, _):
+            app_server(env={"SENET_VIZ_ROOMS": redis_url, **WOKEN_ONLY}, log=ARTIFACTS / "room-a.log") as (url_a, _), \
+            app_server(env={"SENET_VIZ_ROOMS": redis_url, **WOKEN_ONLY}, log=ARTIFACTS / "room-b.log") as (url_b, _):
         browser = launch(playwright)
         try:
             lecturer, code = _start_room(browser, url_a)

@@ -329,3 +329,40 @@ def test_the_export_holds_the_stores_counts(make):
     assert rows[0]["prompt"] == 'How many, "really"?' and rows[0]["measured_answer"] == "16"
     assert rows[0]["revealed_at"].endswith("+00:00") and rows[3]["revealed_at"] == "" and rows[3]["step"] == "6"
     assert "a" not in {r["choice"] for r in rows} and "session" not in rows[0]  # no answer ids
+
+
+def test_watchers_hear_every_change_a_follower_must_see_from_any_store_sharing_the_room(make, request):
+    """The wake-up: a move, reveal, lock, reset or close reaches every watcher (for Redis, a second
+    store on the same server: another app process), and joins and answers do not."""
+    lecturer = make()
+    other = RedisRooms(request.getfixturevalue("redis_url")) if isinstance(lecturer, RedisRooms) else lecturer
+    heard, arrived = [], threading.Event()
+
+    def hear(code: str) -> None:
+        heard.append(code)
+        arrived.set()
+
+    other.watch(hear)
+    time.sleep(0.3)  # the subscriber thread is listening
+    code, key = lecturer.create(Place(0))
+
+    def after(action) -> list[str]:
+        heard.clear()
+        arrived.clear()
+        action()
+        arrived.wait(5)
+        time.sleep(0.2)  # nothing more arrives
+        return list(heard)
+
+    assert after(lambda: lecturer.join(code, "s1")) == []
+    assert after(lambda: lecturer.answer(code, q(0), "s1", 1)) == []
+    assert after(lambda: lecturer.move(code, key, Place(1))) == [code]
+    assert after(lambda: lecturer.reveal(code, key, q(1))) == [code]
+    assert after(lambda: lecturer.set_deadline(code, key, q(1), 0)) == [code]
+    assert after(lambda: lecturer.reset(code, key, q(1))) == [code]
+    heard.clear()
+    with pytest.raises(RoomError):
+        lecturer.move(code, "not the key", Place(2))
+    time.sleep(0.2)
+    assert heard == []  # a refused move wakes no one
+    assert after(lambda: lecturer.close(code, key)) == [code]
