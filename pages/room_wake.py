@@ -17,6 +17,7 @@ import threading
 #: Seconds between a woken follower's own looks at the room (the tests set hours: only a wake moves it).
 LOOK_EVERY = float(os.environ.get("SENET_VIZ_ROOM_LOOK_EVERY", 10))
 POLL_EVERY = 0.5  # ... and between the looks of a follower nobody wakes
+PRUNE_EVERY = 256  # follows between two sweeps for sessions that ended
 
 
 def _runtime():
@@ -52,6 +53,7 @@ class Waker:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._followers: dict[str, dict[str, str]] = {}  # room code -> {session id: page script hash}
+        self._calls = 0
         self.available = _runtime() is not None
 
     def follow(self, code: str, session: str, page: str) -> None:
@@ -60,6 +62,21 @@ class Waker:
                 if other != code:
                     sessions.pop(session, None)
             self._followers.setdefault(code, {})[session] = page
+            self._calls += 1
+            if self._calls % PRUNE_EVERY == 0:
+                self._prune()
+
+    def _prune(self) -> None:
+        """Forget sessions that ended and rooms nobody here follows (a room that never changes
+        again would otherwise keep its followers' ids for the life of the process)."""
+        runtime = _runtime()
+        for code in list(self._followers):
+            sessions = self._followers[code]
+            if runtime is not None:
+                for session_id in [s for s in sessions if runtime[0].get_active_session_info(s) is None]:
+                    sessions.pop(session_id)
+            if not sessions:
+                del self._followers[code]
 
     def forget(self, session: str) -> None:
         with self._lock:
