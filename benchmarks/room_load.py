@@ -2,7 +2,15 @@
 the time from the lecturer's Next until each student has the new step, and the server's memory
 before, at its peak, and after the students left and the room expired.
 
-    .venv/bin/python benchmarks/room_load.py --students 30 --browsers 1 --steps 6 --classes 2 --out benchmarks/results/room.json
+    .venv/bin/python benchmarks/room_load.py --students 100 --browsers 1 --steps 10 --out benchmarks/results/room.json
+    .venv/bin/python benchmarks/room_load.py --students 100 --processes 2 --out ...   # make classroom PROCESSES=2
+
+``--steps`` counts the lecturer's steps, the first included (10: the whole lesson, 9 step changes).
+Per step: p50 / p95 / max seconds until students have it, students left behind (none within 30 s),
+the server's CPU seconds; while nothing moves, the server's CPU seconds per second; memory
+before, at its peak and after the room expired. "The server" is every process serving the class:
+one app process, or (``--processes N``) N app processes, nginx and Redis started by
+``scripts/classroom.sh``, the lecturer then typing the lecturer password as behind any proxy.
 
 Students are of two kinds. ``--browsers`` of them are headless Chromium pages (time until the
 new step is drawn). The others speak Streamlit's websocket protocol as the browser does (the
@@ -16,10 +24,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import re
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -34,29 +45,59 @@ from browser_support import CHROMIUM, CHROMIUM_ARGS, app_server  # noqa: E402
 H1 = "document.querySelector('[data-testid=\"stMain\"] h1')"
 
 
-def rss_mib(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+class Server:
+    """The processes serving the class: one app process, or every process of a process group
+    (``scripts/classroom.sh``: the app processes, nginx, Redis)."""
 
+    def __init__(self, pid: int, group: bool = False) -> None:
+        self.pid, self.group = pid, group
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds the process has used (all its threads)."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    def pids(self) -> list[int]:
+        if not self.group:
+            return [self.pid]
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if os.getpgid(int(entry)) == self.pid:
+                        found.append(int(entry))
+                except OSError:
+                    pass
+        return found
+
+    def rss_mib(self) -> float:
+        total = 0.0
+        for pid in self.pids():
+            try:
+                for line in open(f"/proc/{pid}/status"):
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024
+            except OSError:
+                pass
+        return total
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU seconds the processes have used (all their threads)."""
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except OSError:
+                pass
+        return total / os.sysconf("SC_CLK_TCK")
 
 
 class Sampler(threading.Thread):
     """The server's resident memory every 0.2 s."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, server: Server) -> None:
         super().__init__(daemon=True)
-        self.pid, self.peak, self.running = pid, 0.0, True
+        self.server, self.peak, self.running = server, 0.0, True
 
     def run(self) -> None:
         while self.running:
-            self.peak = max(self.peak, rss_mib(self.pid))
+            self.peak = max(self.peak, self.server.rss_mib())
             time.sleep(0.2)
 
 
@@ -125,7 +166,8 @@ class ProtocolStudent:
         await self.ws.close()
 
 
-async def classroom(url: str, pid: int, students: int, steps: int, ttl: float, browsers: int = 1) -> dict:
+async def classroom(url: str, server: Server, students: int, steps: int, ttl: float, browsers: int = 1,
+                    password: str | None = None) -> dict:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -135,10 +177,13 @@ async def classroom(url: str, pid: int, students: int, steps: int, ttl: float, b
         await lecturer.goto(f"{url}/lesson")
         await rendered(lecturer)
         await asyncio.sleep(2)
-        before = rss_mib(pid)
-        sampler = Sampler(pid)
+        before = server.rss_mib()
+        sampler = Sampler(server)
         sampler.start()
-        await lecturer.get_by_role("button", name="Start a room").click()  # the popover (a loopback browser)
+        await lecturer.get_by_role("button", name="Start a room").click()  # the popover
+        if password:  # behind the proxy every browser is remote: the lecturer password starts a room
+            await lecturer.get_by_label("Lecturer password").fill(password)
+            await lecturer.get_by_label("Lecturer password").press("Enter")
         await lecturer.get_by_role("button", name="Start", exact=True).click()
         heading = lecturer.locator("h3", has_text="Room").first
         await heading.wait_for(timeout=60_000)
@@ -152,12 +197,12 @@ async def classroom(url: str, pid: int, students: int, steps: int, ttl: float, b
         await asyncio.gather(*[rendered(pg) for pg in pages], *[asyncio.wait_for(p.ready.wait(), 180) for p in protocol])
         join_seconds = time.perf_counter() - joined
         await asyncio.sleep(3)
-        idle_cpu = cpu_seconds(pid)
+        idle_cpu = server.cpu_seconds()
         await asyncio.sleep(10)
-        idle_cpu = (cpu_seconds(pid) - idle_cpu) / 10  # the followers' looks at the room, per second
+        idle_cpu = (server.cpu_seconds() - idle_cpu) / 10  # the followers' looks at the room, per second
         delays, per_step, browser_delays = [], [], []
-        for step in range(2, steps + 2):
-            started, cpu = time.perf_counter(), cpu_seconds(pid)
+        for step in range(2, steps + 1):
+            started, cpu = time.perf_counter(), server.cpu_seconds()
             await lecturer.get_by_role("button", name="Next ▶").click()
             drawn = await asyncio.gather(*[wait_step(pg, step, started) for pg in pages])
             deadline = time.perf_counter() + 30
@@ -166,9 +211,10 @@ async def classroom(url: str, pid: int, students: int, steps: int, ttl: float, b
             arrived = [p.steps_seen.get(step, float("inf")) - started for p in protocol]
             took = [*drawn, *arrived]
             browser_delays += drawn
-            server_cpu = cpu_seconds(pid) - cpu
+            server_cpu = server.cpu_seconds() - cpu
             delays += took
-            per_step.append({"step": step, "p50": float(np.median(took)), "max": float(max(took)),
+            per_step.append({"step": step, "p50": float(np.median(took)), "p95": float(np.percentile(took, 95)),
+                             "max": float(max(took)),
                              "left_behind": int(sum(np.isinf(took))),
                              "server_cpu_s": server_cpu, "wall_s": time.perf_counter() - started})
             for pg in pages:  # a student left behind is brought back, so the next step is timed afresh
@@ -191,7 +237,7 @@ async def classroom(url: str, pid: int, students: int, steps: int, ttl: float, b
         expired = await late.locator("[data-testid='stAlertContentError']").all_inner_texts()
         await late_ctx.close()
         await asyncio.sleep(5)
-        after = rss_mib(pid)
+        after = server.rss_mib()
         sampler.running = False
         await browser.close()
     drawn = {"p50": float(np.percentile(browser_delays, 50)), "max": float(max(browser_delays)), "n": len(browser_delays)} \
@@ -206,22 +252,61 @@ async def classroom(url: str, pid: int, students: int, steps: int, ttl: float, b
             "server_cpu_per_s_while_following": idle_cpu}
 
 
+@contextlib.contextmanager
+def classroom_server(processes: int, env: dict):
+    """``scripts/classroom.sh`` with ``processes`` app processes on a free loopback port (its own
+    process group, stopped as Ctrl-C would); yields the proxy's URL and the script's process."""
+    import urllib.request
+
+    from browser_support import free_port
+
+    port = free_port()
+    env.update(PROCESSES=str(processes), PORT=str(port), ADDRESS="127.0.0.1", PY=sys.executable,
+               SENET_VIZ_LECTURER_PASSWORD="room-load", PATH=os.environ["PATH"] + ":/usr/sbin")
+    proc = subprocess.Popen(["bash", "scripts/classroom.sh"], cwd=ROOT, env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 300
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("the classroom did not start") from None
+                time.sleep(0.5)
+        yield url, proc
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--students", type=int, default=30)
     ap.add_argument("--browsers", type=int, default=1, help="how many of the students are Chromium pages")
-    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--steps", type=int, default=10, help="the lecturer's steps, the first included (10: the lesson)")
+    ap.add_argument("--processes", type=int, default=0,
+                    help="N app processes behind nginx with Redis (scripts/classroom.sh); 0: one `streamlit run`")
     ap.add_argument("--classes", type=int, default=1, help="rooms run one after the other on the same server "
                     "(does memory grow from class to class?)")
     ap.add_argument("--ttl", type=float, default=120.0, help="room expiry for this run, seconds (longer than joining takes)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     env = {"SENET_VIZ_ROOM_TTL": str(args.ttl), "SENET_VIZ_THREADS": "2"}
-    with app_server(env=env) as (url, proc):
-        classes = [asyncio.run(classroom(url, proc.pid, args.students, args.steps, args.ttl, args.browsers))
+    served = classroom_server(args.processes, env) if args.processes else app_server(env=env)
+    with served as (url, proc):
+        server, password = Server(proc.pid, group=bool(args.processes)), env.get("SENET_VIZ_LECTURER_PASSWORD")
+        classes = [asyncio.run(classroom(url, server, args.students, args.steps, args.ttl, args.browsers, password))
                    for _ in range(args.classes)]
     result = {**classes[0], "classes": [{"follow_seconds": c["follow_seconds"], "rss_mib": c["rss_mib"]} for c in classes]}
-    result["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": len(__import__("os").sched_getaffinity(0))}
+    result["processes"] = args.processes or 1
+    result["proxy"] = "nginx, sticky sessions, Redis" if args.processes else None
+    result["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": len(os.sched_getaffinity(0))}
     text = json.dumps(result, indent=1, default=float)
     print(text)
     if args.out:
