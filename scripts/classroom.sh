@@ -15,6 +15,9 @@ PORT=${PORT:-8080}
 ADDRESS=${ADDRESS:-0.0.0.0}
 PY=${PY:-.venv/bin/python}
 RUN=$(mktemp -d /tmp/senet-classroom.XXXXXX)
+# nginx's workers run as nobody when started by root: they must reach their buffer folders in here
+# (a large answer or upload is buffered to disk; denied, the browser's request fails)
+chmod 711 "$RUN"
 
 need() {  # the path of a Debian package's program, installed when missing and allowed
   local program=$1 package=$2

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -75,6 +76,20 @@ def _on_each_process(browser, url: str, count: int = 2) -> list:
         if len(by_upstream) == count:
             return list(by_upstream.values())
     pytest.fail(f"the proxy spread 40 browsers over {len(by_upstream)} process(es)")
+
+
+def test_large_requests_pass_through_the_proxy(classroom):
+    """nginx buffers a body or an answer larger than its memory buffers to disk, in the classroom's
+    folder; its workers (nobody, under root) must be able to write there, or an upload of weights
+    and Plotly's 4.7 MB script fail (500, "Failed to fetch dynamically imported module")."""
+    url, _, _ = classroom
+    request = urllib.request.Request(f"{url}/_stcore/upload_file/none/none", data=b"x" * 1_000_000, method="PUT")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            status = r.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    assert status != 500, "nginx could not buffer the request body"  # the app itself refuses it (no session)
 
 
 def test_a_lecturer_and_a_student_on_two_processes_follow_each_other_through_the_proxy(classroom):
