@@ -65,27 +65,30 @@ class Server:
                     pass
         return found
 
-    def rss_mib(self) -> float:
+    def _sum(self, read) -> float:
+        """``read(pid)`` summed over the processes (one that ended meanwhile counts 0)."""
         total = 0.0
         for pid in self.pids():
             try:
-                for line in open(f"/proc/{pid}/status"):
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) / 1024
+                total += read(pid)
             except OSError:
                 pass
         return total
 
+    def rss_mib(self) -> float:
+        def rss(pid: int) -> float:
+            line = next(line for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:"))
+            return int(line.split()[1]) / 1024
+
+        return self._sum(rss)
+
     def cpu_seconds(self) -> float:
         """User and system CPU seconds the processes have used (all their threads)."""
-        total = 0
-        for pid in self.pids():
-            try:
-                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-            except OSError:
-                pass
-        return total / os.sysconf("SC_CLK_TCK")
+        def cpu(pid: int) -> float:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        return self._sum(cpu)
 
 
 class Sampler(threading.Thread):
@@ -176,6 +179,13 @@ async def classroom(url: str, server: Server, students: int, steps: int, ttl: fl
         lecturer = await lecturer_ctx.new_page()
         await lecturer.goto(f"{url}/lesson")
         await rendered(lecturer)
+        if server.group:  # every app process loads its model before memory is measured: a few sessions, spread
+            warm = [ProtocolStudent(url, "") for _ in range(8)]
+            tasks = [asyncio.create_task(w.run()) for w in warm]
+            await asyncio.gather(*[asyncio.wait_for(w.ready.wait(), 180) for w in warm])
+            for w, task in zip(warm, tasks):
+                await w.close()
+                task.cancel()
         await asyncio.sleep(2)
         before = server.rss_mib()
         sampler = Sampler(server)
