@@ -32,7 +32,8 @@ if [ "${1:-}" = "save" ]; then
 fi
 
 for model in "${MODELS[@]}"; do
-  if [ -f "$KEEP/$model.safetensors" ] || [ -f "$WORK/$model.safetensors" ]; then
+  if [ -f "$KEEP/$model.safetensors" ] || [ -f "$WORK/$model.safetensors" ] \
+    || grep -q '"segments"' "assets/weights/$model.json" 2>/dev/null; then  # shipped from this run
     echo "$model: done"
     continue
   fi
