@@ -76,11 +76,18 @@ class Server:
         return total
 
     def rss_mib(self) -> float:
-        def rss(pid: int) -> float:
-            line = next(line for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:"))
-            return int(line.split()[1]) / 1024
+        return self._sum(_rss)
 
-        return self._sum(rss)
+    def rss_by_process(self) -> dict[str, float]:
+        """Resident MiB of each process, by its command (what the sum is made of)."""
+        out = {}
+        for pid in self.pids():
+            try:
+                name = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()[:80].strip()
+                out[f"{pid} {name}"] = round(_rss(pid), 1)
+            except OSError:
+                pass
+        return out
 
     def cpu_seconds(self) -> float:
         """User and system CPU seconds the processes have used (all their threads)."""
@@ -89,6 +96,11 @@ class Server:
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
         return self._sum(cpu)
+
+
+def _rss(pid: int) -> float:
+    line = next(line for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
 
 
 class Sampler(threading.Thread):
@@ -123,7 +135,7 @@ class ProtocolStudent:
 
     def __init__(self, url: str, code: str) -> None:
         self.url, self.code, self.steps_seen = url.replace("http", "ws", 1), code, {}
-        self.ready, self._tasks, self.page_hash = asyncio.Event(), [], ""
+        self.ready, self._tasks, self.page_hash, self.upstream = asyncio.Event(), {}, "", None
 
     def _rerun(self, fragment: str = "") -> bytes:
         from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -145,12 +157,19 @@ class ProtocolStudent:
 
         async with websockets.connect(f"{self.url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
             self.ws = ws
+            response = getattr(ws, "response", None)
+            self.upstream = response.headers.get("X-Senet-Upstream") if response is not None else None
             await ws.send(self._rerun())
             async for raw in ws:
                 msg = ForwardMsg.FromString(raw)
                 kind = msg.WhichOneof("type")
-                if kind == "auto_rerun":  # the page's fragment asks to be run every interval
-                    self._tasks.append(asyncio.create_task(self._look(ws, msg.auto_rerun.fragment_id, msg.auto_rerun.interval)))
+                if kind == "auto_rerun" and msg.auto_rerun.fragment_id not in self._tasks:
+                    # the page's fragment asks to be run every interval: one timer, for the fragment the
+                    # page now holds (the browser's timers are replaced the same way)
+                    for task in self._tasks.values():
+                        task.cancel()
+                    fragment = msg.auto_rerun.fragment_id
+                    self._tasks = {fragment: asyncio.create_task(self._look(ws, fragment, msg.auto_rerun.interval))}
                 elif kind == "delta" and msg.delta.new_element.WhichOneof("type") == "heading":
                     head = msg.delta.new_element.heading.body.split(".")[0]
                     if head.isdigit():  # the lesson's title: its page is the one the looks name, as the browser's do
@@ -164,7 +183,7 @@ class ProtocolStudent:
             await ws.send(self._rerun(fragment))
 
     async def close(self) -> None:
-        for t in self._tasks:
+        for t in self._tasks.values():
             t.cancel()
         await self.ws.close()
 
@@ -187,7 +206,7 @@ async def classroom(url: str, server: Server, students: int, steps: int, ttl: fl
                 await w.close()
                 task.cancel()
         await asyncio.sleep(2)
-        before = server.rss_mib()
+        before, before_by_process = server.rss_mib(), server.rss_by_process()
         sampler = Sampler(server)
         sampler.start()
         await lecturer.get_by_role("button", name="Start a room").click()  # the popover
@@ -213,19 +232,25 @@ async def classroom(url: str, server: Server, students: int, steps: int, ttl: fl
         delays, per_step, browser_delays = [], [], []
         for step in range(2, steps + 1):
             started, cpu = time.perf_counter(), server.cpu_seconds()
-            await lecturer.get_by_role("button", name="Next ▶").click()
+            try:
+                await lecturer.get_by_role("button", name="Next ▶").click()
+            except Exception:
+                await lecturer.screenshot(path=str(ROOT / "test-artifacts" / f"room-load-lecturer-step-{step}.png"))
+                raise
             drawn = await asyncio.gather(*[wait_step(pg, step, started) for pg in pages])
             deadline = time.perf_counter() + 30
             while time.perf_counter() < deadline and any(step not in p.steps_seen for p in protocol):
                 await asyncio.sleep(0.05)
             arrived = [p.steps_seen.get(step, float("inf")) - started for p in protocol]
+            behind = [{"upstream": p.upstream, "last_step": max(p.steps_seen, default=None)}
+                      for p in protocol if step not in p.steps_seen]
             took = [*drawn, *arrived]
             browser_delays += drawn
             server_cpu = server.cpu_seconds() - cpu
             delays += took
             per_step.append({"step": step, "p50": float(np.median(took)), "p95": float(np.percentile(took, 95)),
                              "max": float(max(took)),
-                             "left_behind": int(sum(np.isinf(took))),
+                             "left_behind": int(sum(np.isinf(took))), "behind": behind,
                              "server_cpu_s": server_cpu, "wall_s": time.perf_counter() - started})
             for pg in pages:  # a student left behind is brought back, so the next step is timed afresh
                 if not (await pg.locator("[data-testid='stMain'] h1").first.inner_text()).startswith(f"{step}."):
@@ -247,7 +272,7 @@ async def classroom(url: str, server: Server, students: int, steps: int, ttl: fl
         expired = await late.locator("[data-testid='stAlertContentError']").all_inner_texts()
         await late_ctx.close()
         await asyncio.sleep(5)
-        after = server.rss_mib()
+        after, after_by_process = server.rss_mib(), server.rss_by_process()
         sampler.running = False
         await browser.close()
     drawn = {"p50": float(np.percentile(browser_delays, 50)), "max": float(max(browser_delays)), "n": len(browser_delays)} \
@@ -258,6 +283,7 @@ async def classroom(url: str, server: Server, students: int, steps: int, ttl: fl
                                "max": float(max(delays)), "n": len(delays),
                                "left_behind": int(sum(np.isinf(delays)))},
             "per_step": per_step, "rss_mib": {"before": before, "peak": peak, "after_expiry": after},
+            "rss_mib_by_process": {"before": before_by_process, "after_expiry": after_by_process},
             "room_ttl_s": ttl, "expired_message": expired,
             "server_cpu_per_s_while_following": idle_cpu}
 
