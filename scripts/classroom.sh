@@ -63,7 +63,8 @@ for i in $(seq 1 "$PROCESSES"); do
   "$PY" -m streamlit run app.py --server.port "$port" --server.address 127.0.0.1 --server.headless true \
     --browser.gatherUsageStats false >"$RUN/app-$i.log" 2>&1 &
   pids+=($!)
-  upstreams+="    server 127.0.0.1:$port;"$'\n'
+  # max_fails=0: one failed request does not send a process's browsers to another one for 10 s
+  upstreams+="    server 127.0.0.1:$port max_fails=0;"$'\n'
   for _ in $(seq 1 240); do
     "$PY" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/_stcore/health', timeout=2)" \
       >/dev/null 2>&1 && break

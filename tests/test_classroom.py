@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 
 import pytest
@@ -78,18 +77,26 @@ def _on_each_process(browser, url: str, count: int = 2) -> list:
     pytest.fail(f"the proxy spread 40 browsers over {len(by_upstream)} process(es)")
 
 
-def test_large_requests_pass_through_the_proxy(classroom):
-    """nginx buffers a body or an answer larger than its memory buffers to disk, in the classroom's
-    folder; its workers (nobody, under root) must be able to write there, or an upload of weights
-    and Plotly's 4.7 MB script fail (500, "Failed to fetch dynamically imported module")."""
-    url, _, _ = classroom
-    request = urllib.request.Request(f"{url}/_stcore/upload_file/none/none", data=b"x" * 1_000_000, method="PUT")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as r:
-            status = r.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    assert status != 500, "nginx could not buffer the request body"  # the app itself refuses it (no session)
+def test_large_answers_pass_through_the_proxy_to_a_slow_browser(classroom):
+    """nginx buffers an answer its browser does not read yet to disk, in the classroom's folder;
+    its workers (nobody, under root) must be able to write there, or Plotly's 4.7 MB script is cut
+    off ("Failed to fetch dynamically imported module")."""
+    import http.client
+    from pathlib import Path
+
+    import streamlit
+
+    url, _, port = classroom
+    script = max((Path(streamlit.__file__).parent / "static" / "static" / "js").glob("*.js"), key=lambda f: f.stat().st_size)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", f"/static/js/{script.name}")
+    response = conn.getresponse()
+    assert response.status == 200
+    first = response.read(1)
+    time.sleep(2)  # a slow browser: nginx has read the whole answer by now, most of it into a buffer file
+    body = first + response.read()
+    conn.close()
+    assert len(body) == script.stat().st_size, "the answer was cut off: nginx could not buffer it"
 
 
 def test_a_lecturer_and_a_student_on_two_processes_follow_each_other_through_the_proxy(classroom):
