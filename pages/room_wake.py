@@ -18,6 +18,7 @@ import threading
 LOOK_EVERY = float(os.environ.get("SENET_VIZ_ROOM_LOOK_EVERY", 10))
 POLL_EVERY = 0.5  # ... and between the looks of a follower nobody wakes
 PRUNE_EVERY = 256  # follows between two sweeps for sessions that ended
+WAIT_STEP, WAIT_TRIES = 0.05, 40  # a wake waits for a run in progress, at most 2 s, then cuts it short
 
 
 def _runtime():
@@ -44,6 +45,19 @@ def current_session() -> tuple[str, str] | None:
         return None
     ctx = get_script_run_ctx()
     return (ctx.session_id, ctx.page_script_hash) if ctx is not None else None
+
+
+def _rerun(session, ClientState, tries: int) -> None:
+    """Rerun ``session``'s whole page with the client state its last run left (on its event loop).
+    While a run of its own is in progress (a click on an answer, say) it is not cut short: the
+    wake waits for it, so the rerun starts from the widget values that run brought."""
+    if getattr(session, "_scriptrunner", None) is not None and tries > 0:
+        session._event_loop.call_later(WAIT_STEP, _rerun, session, ClientState, tries - 1)
+        return
+    state = ClientState()
+    state.CopyFrom(session._client_state)
+    state.fragment_id, state.is_auto_rerun = "", False  # the whole page, not a fragment
+    session.request_rerun(state)
 
 
 class Waker:
@@ -104,10 +118,7 @@ class Waker:
                 if session is None or session._client_state.page_script_hash != page:
                     gone.append(session_id)
                     continue
-                state = ClientState()
-                state.CopyFrom(session._client_state)
-                state.fragment_id, state.is_auto_rerun = "", False  # the whole page, not a fragment
-                session._event_loop.call_soon_threadsafe(session.request_rerun, state)
+                session._event_loop.call_soon_threadsafe(_rerun, session, ClientState, WAIT_TRIES)
             except Exception:  # noqa: BLE001 - a session closing meanwhile: its own look finds the room
                 gone.append(session_id)
         with self._lock:

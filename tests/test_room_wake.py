@@ -16,7 +16,10 @@ class FakeSession:
         self._client_state = ClientState(page_script_hash=page, query_string="room=ABCDEF", fragment_id="look",
                                          is_auto_rerun=True)
         self.reruns: list[ClientState] = []
-        self._event_loop = SimpleNamespace(call_soon_threadsafe=lambda fn, *args: fn(*args))
+        self._scriptrunner = None  # no run in progress
+        self.later: list = []  # calls the event loop was asked to make later
+        self._event_loop = SimpleNamespace(call_soon_threadsafe=lambda fn, *args: fn(*args),
+                                           call_later=lambda delay, fn, *args: self.later.append((fn, args)))
 
     def request_rerun(self, state: ClientState) -> None:
         self.reruns.append(state)
@@ -85,3 +88,20 @@ def test_without_streamlits_session_manager_nobody_is_woken(monkeypatch):
     assert not waker.available  # followers then look twice a second (lesson_room.follow)
     waker.follow("ROOM01", "a", "lesson")
     waker.room_changed("ROOM01")  # does nothing, raises nothing
+
+
+def test_a_wake_waits_for_the_run_in_progress_and_starts_from_what_it_left(manager):
+    """A student's click on an answer is a run of their own: the wake does not cut it short (its
+    rerun would start from the widget values before the click), it reruns once that run ended."""
+    waker = room_wake.Waker()
+    student = FakeSession("lesson")
+    manager.sessions = {"a": student}
+    waker.follow("ROOM01", "a", "lesson")
+    student._scriptrunner = object()  # the click's run
+    waker.room_changed("ROOM01")
+    assert student.reruns == [] and len(student.later) == 1
+    student._scriptrunner = None  # the click's run ended and left its widget values
+    student._client_state.widget_states.widgets.add(id="answer", int_value=2)
+    fn, args = student.later.pop()
+    fn(*args)
+    assert len(student.reruns) == 1 and student.reruns[0].widget_states.widgets[0].int_value == 2
