@@ -20,7 +20,7 @@ def load(paths: list[Path]) -> list[dict]:
         if "per_step" in run and all("p95" in s for s in run["per_step"]):
             run["file"] = path.name
             runs.append(run)
-    return sorted(runs, key=lambda r: (r.get("processes", 1), r["students"]))
+    return sorted(runs, key=lambda r: (r.get("processes", 1), r["students"], r["file"]))
 
 
 def label(run: dict) -> str:
@@ -30,8 +30,8 @@ def label(run: dict) -> str:
 
 def table(runs: list[dict]) -> str:
     rows = ["| students | server | every step reached all | p95 per step (worst step) | slowest | CPU per step change "
-            "| CPU per idle second | memory before → peak → after expiry |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+            "| CPU per idle second | memory before → peak → after expiry | results |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in runs:
         steps = r["per_step"]
         worst = max(steps, key=lambda s: s["p95"])
@@ -43,7 +43,7 @@ def table(runs: list[dict]) -> str:
             f"| {min(s['p95'] for s in steps):.2f}-{worst['p95']:.2f} s (step {worst['step']}) "
             f"| {max(s['max'] for s in steps):.2f} s | {min(cpu):.2f}-{max(cpu):.2f} s "
             f"| {r['server_cpu_per_s_while_following']:.3f} s | {m['before']:.0f} → {m['peak']:.0f} → "
-            f"{m['after_expiry']:.0f} MiB ({100 * (m['after_expiry'] / m['before'] - 1):+.0f}%) |")
+            f"{m['after_expiry']:.0f} MiB ({100 * (m['after_expiry'] / m['before'] - 1):+.0f}%) | `{r['file']}` |")
     return "\n".join(rows)
 
 
