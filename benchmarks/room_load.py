@@ -24,13 +24,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
 import re
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -40,7 +37,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from browser_support import CHROMIUM, CHROMIUM_ARGS, app_server  # noqa: E402
+from browser_support import CHROMIUM, CHROMIUM_ARGS, app_server, classroom_server  # noqa: E402
 
 H1 = "document.querySelector('[data-testid=\"stMain\"] h1')"
 
@@ -288,39 +285,6 @@ async def classroom(url: str, server: Server, students: int, steps: int, ttl: fl
             "server_cpu_per_s_while_following": idle_cpu}
 
 
-@contextlib.contextmanager
-def classroom_server(processes: int, env: dict):
-    """``scripts/classroom.sh`` with ``processes`` app processes on a free loopback port (its own
-    process group, stopped as Ctrl-C would); yields the proxy's URL and the script's process."""
-    import urllib.request
-
-    from browser_support import free_port
-
-    port = free_port()
-    env.update(PROCESSES=str(processes), PORT=str(port), ADDRESS="127.0.0.1", PY=sys.executable,
-               SENET_VIZ_LECTURER_PASSWORD="room-load", PATH=os.environ["PATH"] + ":/usr/sbin")
-    proc = subprocess.Popen(["bash", "scripts/classroom.sh"], cwd=ROOT, env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 300
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("the classroom did not start") from None
-                time.sleep(0.5)
-        yield url, proc
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--students", type=int, default=30)
@@ -334,9 +298,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     env = {"SENET_VIZ_ROOM_TTL": str(args.ttl), "SENET_VIZ_THREADS": "2"}
-    served = classroom_server(args.processes, env) if args.processes else app_server(env=env)
-    with served as (url, proc):
-        server, password = Server(proc.pid, group=bool(args.processes)), env.get("SENET_VIZ_LECTURER_PASSWORD")
+    password = "room-load" if args.processes else None  # behind the proxy rooms start with the lecturer password
+    served = classroom_server(args.processes, {**env, "SENET_VIZ_LECTURER_PASSWORD": password}) if args.processes \
+        else app_server(env=env)
+    with served as (url, proc, *_):
+        server = Server(proc.pid, group=bool(args.processes))
         classes = [asyncio.run(classroom(url, server, args.students, args.steps, args.ttl, args.browsers, password))
                    for _ in range(args.classes)]
     result = {**classes[0], "classes": [{"follow_seconds": c["follow_seconds"], "rss_mib": c["rss_mib"]} for c in classes]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -51,21 +52,53 @@ def app_server(env: dict | None = None, log: Path | None = None):
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("streamlit did not answer within 120 s")
+        wait_healthy(url, proc, 120, "streamlit")
         yield url, proc
     finally:
         stop(proc, 20)
+        if log:
+            out.close()
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, seconds: float, what: str) -> None:
+    """Until ``url`` answers Streamlit's health check; RuntimeError when ``proc`` ended or it took too long."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        if time.time() > deadline:
+            raise RuntimeError(f"{what} did not answer within {seconds:.0f} s")
+        time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def classroom_server(processes: int, env: dict | None = None, log: Path | None = None):
+    """``scripts/classroom.sh`` (Redis, ``processes`` app processes, nginx) on a free loopback port,
+    in its own process group; yields the proxy's URL, the script's process and the port, and
+    stops it as Ctrl-C would when it still runs."""
+    port = free_port()
+    env = {**os.environ, **(env or {}), "PROCESSES": str(processes), "PORT": str(port), "ADDRESS": "127.0.0.1",
+           "PY": sys.executable, "PATH": os.environ["PATH"] + ":/usr/sbin"}
+    out = open(log, "w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(["bash", "scripts/classroom.sh"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # its own process group: Ctrl-C reaches all of it
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, 300, "the classroom")
+        yield url, proc, port
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
         if log:
             out.close()
 

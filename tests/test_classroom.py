@@ -10,12 +10,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
-from browser_support import CHROMIUM_ARGS, ensure_chromium, free_port, wait_rendered
+from browser_support import CHROMIUM_ARGS, classroom_server, ensure_chromium, wait_rendered
 from conftest import ROOT
 from redis_support import ensure_redis
 
@@ -36,30 +34,13 @@ def _ensure_nginx() -> str | None:
 def classroom():
     if _ensure_nginx() is None or ensure_redis() is None:
         pytest.skip("nginx or redis-server is not installed and cannot be installed here (not root, or no apt-get)")
-    port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "classroom.log", "w")
-    env = {**os.environ, "PROCESSES": "2", "PORT": str(port), "ADDRESS": "127.0.0.1", "PY": sys.executable,
-           "SENET_VIZ_LECTURER_PASSWORD": PASSWORD, "PATH": os.environ["PATH"] + ":/usr/sbin"}
-    proc = subprocess.Popen(["bash", "scripts/classroom.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # its own process group: Ctrl-C reaches all of it
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 240
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            log.close()
-            pytest.fail("the classroom did not start: " + (ARTIFACTS / "classroom.log").read_text()[-2000:])
-        time.sleep(0.5)
-    yield url, proc, port
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+    log = ARTIFACTS / "classroom.log"
+    try:
+        with classroom_server(2, {"SENET_VIZ_LECTURER_PASSWORD": PASSWORD}, log=log) as started:
+            yield started
+    except RuntimeError as exc:
+        pytest.fail(f"{exc}: " + log.read_text()[-2000:])
 
 
 def _on_each_process(browser, url: str, count: int = 2) -> list:
