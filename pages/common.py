@@ -8,12 +8,12 @@ st.session_state; the cached objects are read-only and shared.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import io
 import os
 import re
-from collections import OrderedDict
 from pathlib import Path
 
 import pyarrow as pa
@@ -359,20 +359,11 @@ def image_bytes(img) -> bytes:
     return buf.getvalue()
 
 
-_DIGESTS: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
-
-
+@functools.lru_cache(maxsize=64)
 def picture_hash(data: bytes) -> str:
-    """SHA-256 of a picture's bytes, computed once per bytes object (every rerun of every session
-    showing a picture asks again; the entry holds the object, so its id is not reused meanwhile)."""
-    held = _DIGESTS.get(id(data))
-    if held is not None and held[0] is data:
-        return held[1]
-    digest = hashlib.sha256(data).hexdigest()
-    _DIGESTS[id(data)] = (data, digest)
-    while len(_DIGESTS) > 256:
-        _DIGESTS.popitem(last=False)
-    return digest
+    """SHA-256 of a picture's bytes, once per picture: every rerun of every session showing it asks
+    again, and a bytes object keeps its own hash, so the lookup does not read the bytes again."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def thumbnail(picture, digest: str, width: int) -> bytes:
