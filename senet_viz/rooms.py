@@ -599,7 +599,7 @@ class RedisRooms(RoomStore):
         super().__init__(*args, **kw)
         import redis
 
-        self._url = url
+        self._url, self._listener = url, None
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
         self._prefix = prefix
         self._scripts = {name: self._redis.register_script(text)
@@ -613,7 +613,7 @@ class RedisRooms(RoomStore):
         """As ``RoomStore.watch``; the first watcher starts this process's subscriber thread, which
         hears every process's changes (its own included) and reconnects when Redis goes away."""
         super().watch(callback)
-        if getattr(self, "_listener", None) is None:
+        if self._listener is None:
             self._listener = threading.Thread(target=self._listen, name="senet-viz-room-changes", daemon=True)
             self._listener.start()
 
