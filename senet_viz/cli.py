@@ -244,13 +244,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         lr=args.lr, weight_decay=args.weight_decay, decay_on=args.decay_on, se_weight_decay=args.se_weight_decay, seed=args.seed, device=args.device, progress=not args.no_progress,
         graphs=None if args.graphs is None else args.graphs == "on", init=args.init, swa_epochs=args.swa_epochs,
         swa_lr=args.swa_lr, checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+        film_probe=args.film_probe, stop_after=args.stop_after,
     )
+    if card is None:
+        return 0
     if "test" in card:
         print(f"top1={card['test']['top1']:.4f} n={card['test']['n']}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .film import FILM_PROBE
+
     parser = argparse.ArgumentParser(prog="python -m senet_viz", description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: one per core)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -334,6 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--swa-lr", type=float, default=0.05, help="the constant learning rate while averaging")
     p.add_argument("--checkpoint", default=None,
                    help="the run's checkpoint: resumed when present, removed when the run is done (default: beside --out)")
+    p.add_argument("--film-probe", type=int, default=FILM_PROBE, metavar="N",
+                   help="record the run's film: statistics of z and s on the first N test pictures of each class after "
+                        f"every epoch, beside --out as .film.npz (needs --test-data; default {FILM_PROBE}, 0: none)")
+    p.add_argument("--stop-after", type=int, default=None, metavar="EPOCHS",
+                   help="stop after this many epochs with the checkpoint written (the same command resumes)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_train)
     return parser

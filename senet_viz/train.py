@@ -382,6 +382,7 @@ def train(
     max_steps: int | None = None,
     stop_after: int | None = None,
     progress: bool = True,
+    film_probe: int = 0,
 ) -> dict | None:
     """Train ``model_name`` and write ``out`` (.safetensors) and its model card (.json).
 
@@ -394,6 +395,10 @@ def train(
 
     ``max_steps`` ends a short trial run early; ``stop_after`` stops after that many epochs of
     this run with the checkpoint written (and returns None), as an interruption would.
+
+    ``film_probe``: record the run's film (``senet_viz.film``): statistics of z and s on the first
+    ``film_probe`` pictures of each class of ``test_source`` after every epoch, and of the finished
+    weights, written beside ``out`` as .film.npz (kept there as the run goes, so it resumes too).
     """
     dev = _device(device)
     torch.manual_seed(seed)
@@ -418,6 +423,7 @@ def train(
     state = ckpt.load(net, opt, sched, swa, gen, dev) or {"epoch": 0, "elapsed": 0.0, "history": [], "segments": []}
     if state["epoch"]:
         print(f"resuming {model_name} after epoch {state['epoch']} from {ckpt.path}")
+    film = _film_recorder(out, model_name, test_source, film_probe, dev) if film_probe and spec.se and test_source else None
     stepper = Stepper(net, opt, label_smoothing, dev)
     if (dev.type == "cuda") if graphs is None else graphs:
         # a sample batch to graph with, from its own generator: the run's random sequence stays as without graphs
@@ -449,6 +455,8 @@ def train(
         print(f"epoch {epoch + 1}/{total} loss {loss:.4f} elapsed {state['elapsed']:.0f}s", flush=True)
         if report:
             print(health_line(report), flush=True)
+        if film is not None:
+            film.record(net, epoch + 1, round(loss, 5))
         if max_steps is not None and steps_done >= max_steps:
             break
         ckpt.save(net, opt, sched, swa, gen, state)
@@ -471,8 +479,23 @@ def train(
     save_file(tensors, str(out), metadata={"name": model_name})
     card["weights_sha256"] = sha256_file(out)
     out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+    if film is not None:
+        film.finish(net, total, card["weights_sha256"])
     ckpt.remove()
     return card
+
+
+def _film_recorder(out: Path, model_name: str, test_source: str, per_class: int, dev: torch.device):
+    """The recorder of a run's film on the first ``per_class`` pictures of each class of ``test_source``."""
+    from .film import FilmRecorder, probe_indices
+
+    test = open_source(test_source)
+    x, y = decoded_arrays(test)
+    idx = probe_indices(y, per_class)
+    probe = {"source": test.origin, "sha256": test.checksum, "per_class": per_class, "pictures": len(idx),
+             "which": f"the first {per_class} pictures of each class, in the source's order"}
+    x_norm = normalise(torch.from_numpy(x[idx]).to(dev))
+    return FilmRecorder(out.with_suffix(".film.npz"), model_name, x_norm, torch.from_numpy(y[idx]).long(), test.class_names, probe)
 
 
 def model_card(model_name: str, spec, net: nn.Module, source: LabelledPictures, dev: torch.device, stepper: Stepper, state: dict,
