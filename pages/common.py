@@ -12,6 +12,7 @@ import functools
 import gc
 import hashlib
 import io
+import math
 import os
 import re
 from pathlib import Path
@@ -20,18 +21,22 @@ import pyarrow as pa
 import streamlit as st
 import torch
 
-from senet_viz import artefacts, gallery, history, machine, plots
+from senet_viz import artefacts, gallery, guard, history, machine, plots
 from senet_viz.ablation import ablate, stage_accuracy
 from senet_viz.capture import Capture, capture
 from senet_viz.collect import compute_stats
 from senet_viz.cost import CostReport, cost
 from senet_viz.data import open_source
-from senet_viz.errors import SenetVizError
+from senet_viz.errors import ClassNamesError, SenetVizError, UnknownModel
 from senet_viz.images import load_image
 from senet_viz.models import DEFAULT_MODEL, RANDOM, LoadedModel, list_models, load_model, weights_available
 from senet_viz.models.blocks import zero_initialised_norms
-from senet_viz.models.code import code_models_allowed, refuse_code_unless_allowed
+from senet_viz.models.budget import MAX_PARAMS
+from senet_viz.models.cache import ModelCache
+from senet_viz.models.classes import names_from_text
+from senet_viz.models.code import code_models_allowed, is_code_name, refuse_code_unless_allowed
 from senet_viz.models.project import PROJECT_MODELS
+from senet_viz.rooms import PASSWORD_ENV, start_refusal
 from senet_viz.stats import ExcitationStats
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -66,13 +71,26 @@ def threads() -> None:
     torch.set_num_threads(machine.threads())
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def cached_model(name: str, weights: str | None, classes: str | None = None) -> LoadedModel:
+@st.cache_resource(show_spinner=False)
+def models() -> ModelCache:
+    """This process's loaded models (``senet_viz.models.cache``): shared by every session, bounded
+    by count and by parameters, built one at a time."""
+    return ModelCache()
+
+
+def cached_model(name: str, weights: str | None, classes: tuple[str, ...] | None = None) -> LoadedModel:
+    """The model ``name`` with ``weights`` and the class names a browser gave (names, never a path),
+    built under the server's parameter budget (``senet_viz.models.budget``)."""
     refuse_code_unless_allowed(name)  # also for a link naming one: the function would run here
-    threads()
-    model = load_model(name, weights=weights, classes=classes)
-    freeze_libraries()
-    return model
+
+    def build() -> LoadedModel:
+        threads()
+        with st.spinner("Loading the model…"):
+            model = load_model(name, weights=weights, classes=list(classes) if classes else None, max_params=MAX_PARAMS)
+        freeze_libraries()
+        return model
+
+    return models().get((name, weights, classes), build)
 
 
 @st.cache_resource(show_spinner=False)
@@ -145,6 +163,10 @@ def sidebar() -> None:
             name = st.text_input(label, key="model_other", placeholder="e.g. seresnet101",
                                  help="package.module:function: a network your code builds (allowed on this server)"
                                  if code_models_allowed() else None).strip() or DEFAULT_MODEL
+            if is_code_name(name) and code_models_allowed() and not trusted() and lecturer_password():
+                st.text_input("Lecturer password", type="password", key="code_password", on_change=_verify_password,
+                              args=("code_password",), help="Networks from code run only for a browser on this "
+                              "server's own machine or a session that typed the lecturer password.")
         st.radio("Weights", ["default", "random", "file"], key="weights_choice", horizontal=True,
                  help="default: the shipped or pretrained weights; random: random initialisation (degenerate pictures); "
                       "file: a .safetensors, .pth or .pt file of your own (never executed).")
@@ -154,6 +176,8 @@ def sidebar() -> None:
             st.text_input("Class names", key="class_names_text", placeholder="a, b, c (default: the file's own)",
                           help="Comma-separated, in the order of the classifier's outputs. Left empty: the names in the "
                                "file's safetensors metadata (class_names), else class 0, class 1, ...")
+            st.file_uploader("or a class names file", type=["txt", "json"], key="class_names_file",
+                             help="One name a line (.txt), or a JSON list (.json); it replaces the typed names.")
         st.session_state.model_name = name
         try:
             if name in choices and st.session_state.weights_choice == "default" and not weights_available(name):
@@ -199,8 +223,12 @@ def active_model() -> LoadedModel:
     choice = (st.session_state.get("weights_choice") or ("file" if st.session_state.get("weights_path") else None)
               or ("random" if st.query_params.get("weights") == RANDOM else None))
     weights = RANDOM if choice == "random" else st.session_state.get("weights_path") if choice == "file" else None
-    classes = (st.session_state.get("class_names_text") or "").strip() or None if choice == "file" else None
     try:
+        refuse_code_unless_allowed(name)
+        if is_code_name(name) and not trusted():
+            raise UnknownModel(st.session_state.pop("password_refusal", None) or f"{name}: networks built by code run only "
+                               "for a browser on this server's own machine or a session that typed the lecturer password")
+        classes = class_names_given() if choice == "file" else None
         model = cached_model(name, weights, classes)
     except SenetVizError as exc:
         # the fallback keeps the weights kind the radio shows where it can (random stays random)
@@ -221,6 +249,93 @@ def active_model() -> LoadedModel:
         st.caption(f"Running: **{plain(model.name)}** · weights: {plain(weights_label(model))} · "
                    f"{len(model.blocks)} SE blocks · {device}")
     return model
+
+
+#: A class names file larger than this is refused before it is read as text.
+MAX_NAMES_FILE = 2_000_000
+
+
+def class_names_given() -> tuple[str, ...] | None:
+    """The class names this browser gave for its weights file: an uploaded .txt/.json file, else the
+    typed list; never a path on this server (a path typed here is one name like any other)."""
+    upload = st.session_state.get("class_names_file")
+    if upload is not None:
+        if upload.size > MAX_NAMES_FILE:
+            raise ClassNamesError(f"{upload.name}: a class names file is at most {MAX_NAMES_FILE // 1_000_000} MB")
+        try:
+            text = upload.getvalue().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ClassNamesError(f"{upload.name}: not a UTF-8 text file") from None
+        return tuple(names_from_text(text, upload.name))
+    typed = (st.session_state.get("class_names_text") or "").strip()
+    return tuple(names_from_text(typed, "class names typed")) if typed else None
+
+
+def client_address() -> str | None:
+    """The browser's address as this server sees it, loopback included (``st.context.ip_address``
+    gives None for loopback, as for no address at all). A request that came through a proxy
+    counts as from elsewhere (None): behind a proxy every browser would look local."""
+    if guard.through_proxy(st.context.headers):
+        return None
+    try:
+        from streamlit.runtime.context import _get_client_context
+    except ImportError:  # another Streamlit: only the public, loopback-blind address
+        return st.context.ip_address
+    client = _get_client_context()
+    return getattr(client, "remote_ip", None) if client is not None else None
+
+
+def lecturer_password() -> str | None:
+    """The operator's lecturer password: the environment, else Streamlit's secrets; None if unset."""
+    configured = os.environ.get(PASSWORD_ENV, "")
+    if not configured:
+        try:
+            configured = str(st.secrets.get("lecturer_password", "") or "")
+        except Exception:  # noqa: BLE001 - no secrets file: Streamlit raises its own error types
+            configured = ""
+    return configured or None
+
+
+@st.cache_resource(show_spinner=False)
+def password_tries() -> guard.Limiter:
+    """Lecturer password tries: per session and for the whole process, in any minute."""
+    return guard.Limiter(PASSWORD_TRIES_PER_SESSION, PASSWORD_TRIES_PER_PROCESS, 60.0)
+
+
+PASSWORD_TRIES_PER_SESSION = 5
+PASSWORD_TRIES_PER_PROCESS = int(os.environ.get("SENET_VIZ_PASSWORD_TRIES", 20))
+
+
+def lecturer_refusal(given: str | None) -> str | None:
+    """Why this session may not act as the lecturer (one line), or None when it may
+    (``rooms.start_refusal``); a session that typed the password once is not asked again. Wrong
+    passwords are limited: five tries a minute per session, and a ceiling for the process."""
+    configured = lecturer_password()
+    if configured and st.session_state.get("lecturer_verified"):
+        return None
+    if configured and given:
+        session = st.session_state.setdefault("password_session", os.urandom(8).hex())
+        if not password_tries().allow(session):
+            wait = max(1, math.ceil(password_tries().wait(session)))
+            return f"too many lecturer password tries: try again in {wait} s"
+    refused = start_refusal(configured, given, client_address())
+    if refused is None and configured:
+        st.session_state.lecturer_verified = True
+    return refused
+
+
+def _verify_password(key: str) -> None:
+    """A lecturer password typed outside the room panel: kept as this session's trust, or one line."""
+    refused = lecturer_refusal(st.session_state.pop(key, None))
+    if refused:
+        st.session_state.password_refusal = refused
+
+
+def trusted() -> bool:
+    """Whether this session may do what only the person at the machine may (build a network from
+    code, start a room without a password): a browser on this machine, or a session that typed the
+    lecturer password."""
+    return bool(st.session_state.get("lecturer_verified")) or guard.is_loopback(client_address())
 
 
 def weights_label(model: LoadedModel) -> str:

@@ -441,7 +441,7 @@ if ROOM is None:
                      st.session_state.get("lesson_block"))
     with nav[3].popover("Start a room", icon=":material/group_add:"):
         st.caption("Students who open the room's link follow your steps and answer the questions.")
-        if lesson_room.lecturer_password():
+        if common.lecturer_password() and not st.session_state.get("lecturer_verified"):
             st.text_input("Lecturer password", type="password", key="room_password")
         else:
             st.caption("No lecturer password is set on this server: rooms start only from a browser on its own "

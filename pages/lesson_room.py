@@ -10,16 +10,13 @@ words. The room itself (place, answers, reveals, locks) lives only in the store.
 from __future__ import annotations
 
 import io
-import os
-import re
-import uuid
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from pages import common, room_wake
 from senet_viz import gallery, plots
-from senet_viz.rooms import PASSWORD_ENV, Place, Room, RoomError, RoomStore, start_refusal, store_from_environment
+from senet_viz.rooms import Place, Room, RoomError, RoomStore, store_from_environment
 
 FOLLOW_EVERY = 0.5  # seconds between the lecturer's looks at the answers
 
@@ -57,28 +54,30 @@ def call(fn, *args):
 
 
 VOTER_COOKIE = "senet_viz_voter"
-_VOTER = re.compile(r"^[0-9a-f]{32}$")
 
 
 def session_id() -> str:
-    """This browser's anonymous answer id: the one its cookie holds (a reload or a second tab of the
-    same browser answers as the same voice), else a new one, written into the cookie while
-    following (``remember_browser``)."""
+    """This browser's anonymous answer id, as the store signed it (``RoomStore.voters``): the one its cookie holds when this server signed it (a
+    reload or a second tab of the same browser answers as the same voice), else a new one the
+    store signs, written into the cookie while following (``remember_browser``). An invented or
+    altered cookie is a new voice, never another's."""
     if "room_session" not in st.session_state:
         held = (st.context.cookies or {}).get(VOTER_COOKIE, "")
-        st.session_state.room_session = held if _VOTER.match(held) else uuid.uuid4().hex
+        st.session_state.room_session = held if store().voters.verify(held) else store().voters.issue()
     return st.session_state.room_session
 
 
 def remember_browser() -> None:
-    """The answer id into a cookie of this site (an invisible component of the same origin), once a
-    session; a reload then finds it in the request and keeps the answers given."""
-    voter = session_id()
-    if (st.context.cookies or {}).get(VOTER_COOKIE) == voter or st.session_state.get("room_cookie_set"):
+    """The signed answer id into a cookie of this site (an invisible component of the same origin),
+    once a session; a reload then finds it in the request and keeps the answers given. The cookie
+    is Secure under HTTPS and SameSite=Strict; a cookie set by a script cannot be HttpOnly."""
+    token = session_id()
+    if (st.context.cookies or {}).get(VOTER_COOKIE) == token or st.session_state.get("room_cookie_set"):
         return
-    # the HTML holds only the id this server made (32 hex digits), never user text
-    st.iframe(f"<script>document.cookie = '{VOTER_COOKIE}={voter}; path=/; max-age=43200; SameSite=Strict';</script>",
-              height=1)
+    # the HTML holds only the token this server made (hex digits and a dot), never user text
+    st.iframe("<script>let secure = location.protocol === 'https:'; try { secure = window.top.location.protocol === "
+              f"'https:'; }} catch (e) {{}} document.cookie = '{VOTER_COOKIE}={token}; path=/; max-age=43200; "
+              "SameSite=Strict' + (secure ? '; Secure' : '');</script>", height=1)
     st.session_state.room_cookie_set = True
 
 
@@ -117,36 +116,10 @@ def enter_from_link() -> None:
     st.query_params["room"] = found.code
 
 
-def lecturer_password() -> str | None:
-    """The operator's lecturer password: the environment, else Streamlit's secrets; None if unset."""
-    configured = os.environ.get(PASSWORD_ENV, "")
-    if not configured:
-        try:
-            configured = str(st.secrets.get("lecturer_password", "") or "")
-        except Exception:  # noqa: BLE001 - no secrets file: Streamlit raises its own error types
-            configured = ""
-    return configured or None
-
-
-def client_address() -> str | None:
-    """The browser's address as this server sees it, loopback included (``st.context.ip_address``
-    gives None for loopback, as for no address at all). A request that came through a proxy
-    counts as from elsewhere: behind a proxy every browser would look local."""
-    headers = st.context.headers or {}
-    if any(h in headers for h in ("X-Forwarded-For", "X-Real-Ip", "Forwarded")):
-        return None
-    try:
-        from streamlit.runtime.context import _get_client_context
-    except ImportError:  # another Streamlit: only the public, loopback-blind address
-        return st.context.ip_address
-    client = _get_client_context()
-    return getattr(client, "remote_ip", None) if client is not None else None
-
-
 def start(place: Place) -> None:
     """A new room at ``place``, if this browser may start one (``start_refusal``); a session's
     earlier room is closed first: one live room per session."""
-    refused = start_refusal(lecturer_password(), st.session_state.pop("room_password", None), client_address())
+    refused = common.lecturer_refusal(st.session_state.pop("room_password", None))
     if refused:
         common.error(refused)
         return

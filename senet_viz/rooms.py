@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import SenetVizError
+from .guard import Signer, is_loopback, spreadsheet_cell
 from .lesson import STEPS
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
@@ -138,15 +139,6 @@ def _check_answer(question: str, choice: int) -> str:
 PASSWORD_ENV = "SENET_VIZ_LECTURER_PASSWORD"
 
 
-def _loopback(address: str | None) -> bool:
-    import ipaddress
-
-    try:
-        return address is not None and ipaddress.ip_address(address.split("%")[0]).is_loopback
-    except ValueError:
-        return address == "localhost"
-
-
 def start_refusal(configured: str | None, given: str | None, client: str | None) -> str | None:
     """Why this browser may not start a room (one line), or None when it may. With a lecturer
     password configured, whoever types it; without one, only a browser on the server's own
@@ -155,7 +147,7 @@ def start_refusal(configured: str | None, given: str | None, client: str | None)
         if given and hmac.compare_digest(given.encode(), configured.encode()):
             return None
         return "wrong lecturer password: no room was started" if given else "type the lecturer password to start a room"
-    if _loopback(client):
+    if is_loopback(client):
         return None
     return (f"rooms start only from a browser on this server's own machine while no lecturer password is set; the "
             f"operator sets {PASSWORD_ENV} (or lecturer_password in Streamlit's secrets) to let lecturers start rooms "
@@ -176,7 +168,8 @@ def answers_csv(questions: dict[str, dict], answers: dict[str, Counter], reveale
         stamp = datetime.fromtimestamp(when, timezone.utc).isoformat(timespec="seconds") if when else ""
         right = text["choices"][text["answer"]] if 0 <= text["answer"] < len(text["choices"]) else ""
         for i, choice in enumerate(text["choices"]):
-            rows.writerow([qid, int(qid.split(":")[0]) + 1, text["prompt"], choice, counts.get(i, 0), right, stamp])
+            rows.writerow([spreadsheet_cell(v) for v in (qid, int(qid.split(":")[0]) + 1, text["prompt"], choice,
+                                                          counts.get(i, 0), right, stamp)])
     return out.getvalue().encode()
 
 
@@ -195,6 +188,19 @@ class RoomStore(ABC):
         self.ttl, self.max_rooms, self.max_answers = ttl, max_rooms, max_answers
         self.unjoined_ttl = min(unjoined_ttl, ttl)
         self._watchers: list[Callable[[str], None]] = []
+        self._voters: Signer | None = None
+
+    @property
+    def voters(self) -> Signer:
+        """Signs and checks the browsers' answer ids: only an id this store's secret signed counts,
+        so an invented or altered id is a new voice, never a vote of its own or a classmate's."""
+        if self._voters is None:
+            self._voters = Signer(self._secret(), "voter")
+        return self._voters
+
+    def _secret(self) -> bytes:
+        """The store's signing secret (every process sharing the store must have the same)."""
+        return secrets.token_bytes(32)
 
     def watch(self, callback: Callable[[str], None]) -> None:
         """``callback(code)`` after every change of a room that its followers must see, made by any
@@ -267,11 +273,18 @@ class RoomStore(ABC):
     @abstractmethod
     def _close(self, code: str) -> None: ...
 
+    def _voter(self, token: str) -> str:
+        """The answer id a token this store signed carries (``voters``); RoomError for any other."""
+        ident = self.voters.verify(token)
+        if ident is None:
+            raise RoomError("this browser's answer id was not issued by this server: reload the page")
+        return ident
+
     def join(self, code: str, session: str = "") -> Room:
-        """A student joins (``session``: the browser's answer id, counted once among the followers):
-        from now on the room lives ``ttl`` after each lecturer action."""
+        """A student joins (``session``: the browser's signed answer id, counted once among the
+        followers; empty: not counted): from now on the room lives ``ttl`` after each lecturer action."""
         code = normalise(code)
-        self._join(code, str(session)[:64])
+        self._join(code, self._voter(session) if session else "")
         return self.get(code)
 
     @abstractmethod
@@ -328,9 +341,9 @@ class RoomStore(ABC):
     def _reveal(self, code: str, question: str) -> None: ...
 
     def answer(self, code: str, question: str, session: str, choice: int) -> None:
-        """Session ``session``'s answer to ``question`` (``question_id``); it may change it until the reveal."""
+        """The answer of the browser whose signed answer id is ``session`` to ``question`` (``question_id``); it may change it until the reveal."""
         question = _check_answer(question, int(choice))
-        self._answer(normalise(code), question, str(session)[:64], int(choice))
+        self._answer(normalise(code), question, self._voter(session), int(choice))
 
     @abstractmethod
     def _answer(self, code: str, question: str, session: str, choice: int) -> None: ...
@@ -347,7 +360,7 @@ class RoomStore(ABC):
 
     def mine(self, code: str, question: str, session: str) -> int | None:
         """The answer ``session`` gave to ``question``, if any."""
-        return self._mine(normalise(code), _check_question(question), str(session)[:64])
+        return self._mine(normalise(code), _check_question(question), self._voter(session))
 
     @abstractmethod
     def _mine(self, code: str, question: str, session: str) -> int | None: ...
@@ -608,6 +621,12 @@ class RedisRooms(RoomStore):
 
     def _announce(self, code: str) -> None:
         self._redis.publish(f"{self._prefix}:changed", code)
+
+    def _secret(self) -> bytes:
+        """One secret for every process of the class: the first to ask makes it (SET NX)."""
+        key = f"{self._prefix}:secret"
+        self._redis.set(key, secrets.token_hex(32), nx=True)
+        return bytes.fromhex(self._redis.get(key))
 
     def watch(self, callback: Callable[[str], None]) -> None:
         """As ``RoomStore.watch``; the first watcher starts this process's subscriber thread, which

@@ -134,8 +134,31 @@ def test_sixty_sessions_without_the_password_start_no_room():
         at.button(key="room_start").click().run()
         assert not at.exception and "room" not in at.session_state
         assert len(at.error) == 1 and ("wrong lecturer password" in at.error[0].value
-                                       or "type the lecturer password" in at.error[0].value)
+                                       or "type the lecturer password" in at.error[0].value
+                                       or "too many lecturer password tries" in at.error[0].value)
     assert len(lesson_room.store()) == before
+
+
+def test_password_guesses_are_limited_per_session_and_per_process(monkeypatch):
+    from pages import common
+
+    common.password_tries.clear()
+    at = _lesson()
+    for i in range(5):
+        at.text_input(key="room_password").set_value(f"guess {i}")
+        at.button(key="room_start").click().run()
+        assert "wrong lecturer password" in at.error[0].value
+    at.text_input(key="room_password").set_value(PASSWORD)  # the right one, but after five wrong ones this minute
+    at.button(key="room_start").click().run()
+    assert "room" not in at.session_state and "too many lecturer password tries" in at.error[0].value
+    common.password_tries.clear()
+    monkeypatch.setattr(common, "PASSWORD_TRIES_PER_PROCESS", 3)
+    for i in range(4):  # four sessions, one guess each: the process-wide ceiling stops the fourth
+        other = _lesson()
+        other.text_input(key="room_password").set_value(f"guess {i}")
+        other.button(key="room_start").click().run()
+    assert "too many lecturer password tries" in other.error[0].value
+    common.password_tries.clear()
 
 
 def test_without_a_password_only_the_servers_own_machine_starts_rooms(monkeypatch):

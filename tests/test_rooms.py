@@ -37,6 +37,27 @@ def make(request):
 START = Place(0, "cifar-cat-2", None, "SE_4_3")
 
 
+def voter(store, name: str) -> str:
+    """The answer id the store signed for the browser called ``name`` (one per store and name)."""
+    return store.__dict__.setdefault("_issued_in_tests", {}).setdefault(name, store.voters.issue())
+
+
+def test_only_answer_ids_the_store_signed_count(make):
+    rooms = make()
+    code, _ = rooms.create(START)
+    good = rooms.voters.issue()
+    rooms.join(code, good)
+    rooms.answer(code, q(0), good, 1)
+    ident, _, tag = good.partition(".")
+    invented = ["0" * 32, ident, f"{'f' * 32}.{tag}", f"{ident}.{'0' * 32}", good + "x", MemoryRooms().voters.issue()]
+    for token in invented:  # made up, the id without its tag, another id with it, altered, another store's
+        with pytest.raises(RoomError, match="not issued by this server"):
+            rooms.answer(code, q(0), token, 2)
+        with pytest.raises(RoomError, match="not issued by this server"):
+            rooms.join(code, token)
+    assert rooms.followers(code) == 1 and rooms.mine(code, q(0), good) == 1
+
+
 def q(step: int, tag: str = "0123456789") -> str:
     """A question id (``rooms.question_id``'s form) on ``step``."""
     return f"{step}:{tag}"
@@ -90,21 +111,21 @@ def test_only_the_lecturer_key_moves_and_reveals(make):
 def test_answers_are_one_per_session_and_hidden_until_the_reveal(make):
     rooms = make()
     code, key = rooms.create(START)
-    rooms.answer(code, q(2), "s1", 0)
-    rooms.answer(code, q(2), "s1", 3)  # changed, still one answer
-    rooms.answer(code, q(2), "s2", 3)
-    rooms.answer(code, q(5), "s1", 1)
-    assert rooms.mine(code, q(2), "s1") == 3 and rooms.mine(code, q(2), "s3") is None
+    rooms.answer(code, q(2), voter(rooms, "s1"), 0)
+    rooms.answer(code, q(2), voter(rooms, "s1"), 3)  # changed, still one answer
+    rooms.answer(code, q(2), voter(rooms, "s2"), 3)
+    rooms.answer(code, q(5), voter(rooms, "s1"), 1)
+    assert rooms.mine(code, q(2), voter(rooms, "s1")) == 3 and rooms.mine(code, q(2), voter(rooms, "s3")) is None
     assert rooms.counts(code, q(2), key) == {3: 2}
     with pytest.raises(RoomError, match="once the lecturer reveals"):
         rooms.counts(code, q(2))
     rooms.reveal(code, key, q(2))
     assert rooms.counts(code, q(2)) == {3: 2} and q(2) in rooms.get(code).revealed
     with pytest.raises(RoomError, match="already revealed"):
-        rooms.answer(code, q(2), "s3", 1)
+        rooms.answer(code, q(2), voter(rooms, "s3"), 1)
     for question, choice in ((q(-1), 0), (q(2), -1), (q(2), 99), (q(10_000), 0), ("2", 0), ("2:<script>", 0)):
         with pytest.raises(RoomError, match="does not belong|steps 1 to 10"):
-            rooms.answer(code, question, "s4", choice)
+            rooms.answer(code, question, voter(rooms, "s4"), choice)
 
 
 def test_rooms_and_answers_are_capped(make):
@@ -114,12 +135,12 @@ def test_rooms_and_answers_are_capped(make):
     with pytest.raises(RoomError, match="holds its 2 rooms"):
         rooms.create(START)
     for s in ("a", "b", "c"):
-        rooms.answer(code, q(0), s, 1)
-    rooms.answer(code, q(0), "a", 2)  # a session may still change its own answer
+        rooms.answer(code, q(0), voter(rooms, s), 1)
+    rooms.answer(code, q(0), voter(rooms, "a"), 2)  # a session may still change its own answer
     with pytest.raises(RoomError, match="holds its 3 answers to this question"):
-        rooms.answer(code, q(0), "d", 0)
+        rooms.answer(code, q(0), voter(rooms, "d"), 0)
     for s in ("d", "e", "f"):  # a flood on one question does not stop the next one
-        rooms.answer(code, q(1), s, 0)
+        rooms.answer(code, q(1), voter(rooms, s), 0)
     assert rooms.counts(code, q(0), key) == {1: 2, 2: 1} and rooms.counts(code, q(1), key) == {0: 3}
 
 
@@ -147,14 +168,14 @@ def test_a_room_lives_minutes_until_someone_joins_then_hours_after_the_lecturers
     assert len(rooms) == 0
     code, key = rooms.create(START)  # the place it held is free again
     rooms.join(code)
-    rooms.answer(code, q(0), "s", 1)
+    rooms.answer(code, q(0), voter(rooms, "s"), 1)
     clock.now += 3599
     rooms.move(code, key, Place(2))  # joined: each step keeps it for the full lifetime
     clock.now += 3599
     assert rooms.get(code).place.step == 2
     clock.now += 2
     with pytest.raises(RoomError, match="expired"):
-        rooms.answer(code, q(0), "s", 1)
+        rooms.answer(code, q(0), voter(rooms, "s"), 1)
 
 
 def test_a_room_nobody_joins_expires_in_redis_too(redis_url):
@@ -180,7 +201,7 @@ def test_the_lecturer_closes_the_room_for_everyone(make):
         with pytest.raises(RoomError, match="only the lecturer"):
             rooms.close(code, wrong)
     rooms.close(code, key)
-    for look in (lambda: rooms.get(code), lambda: rooms.answer(code, q(0), "s", 1), lambda: rooms.join(code)):
+    for look in (lambda: rooms.get(code), lambda: rooms.answer(code, q(0), voter(rooms, "s"), 1), lambda: rooms.join(code)):
         with pytest.raises(RoomError, match=f"the lecturer closed room {code}"):
             look()
     assert len(rooms) == 0
@@ -195,8 +216,8 @@ def test_concurrent_answers_from_many_threads_are_counted_exactly(make):
     def student(i: int) -> None:
         if i < 16:
             barrier.wait()
-        rooms.answer(code, q(4), f"session-{i}", i % 4)
-        rooms.answer(code, q(4), f"session-{i}", (i + 1) % 4)  # each changes its mind once
+        rooms.answer(code, q(4), voter(rooms, f"session-{i}"), i % 4)
+        rooms.answer(code, q(4), voter(rooms, f"session-{i}"), (i + 1) % 4)  # each changes its mind once
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(student, range(sessions)))
@@ -206,7 +227,7 @@ def test_concurrent_answers_from_many_threads_are_counted_exactly(make):
 def test_two_stores_on_one_redis_share_rooms(redis_url):
     a, b = RedisRooms(redis_url), RedisRooms(redis_url)  # two app processes, say
     code, key = a.create(START)
-    b.answer(code, q(0), "s", 2)
+    b.answer(code, q(0), voter(b, "s"), 2)
     a.move(code, key, Place(4))
     assert b.get(code).place.step == 4 and a.counts(code, q(0), key) == {2: 1}
 
@@ -235,7 +256,7 @@ def test_a_step_outside_the_lesson_is_refused_everywhere(make, step):
     with pytest.raises(RoomError, match="steps 1 to 10"):
         rooms.reveal(code, key, q(step))
     with pytest.raises(RoomError):
-        rooms.answer(code, q(step), "student", 0)
+        rooms.answer(code, q(step), voter(rooms, "student"), 0)
     assert rooms.get(code).place == START and rooms.get(code).revealed == frozenset()
 
 
@@ -245,15 +266,15 @@ def test_answers_and_reveals_belong_to_their_question(make):
     rooms = make()
     code, key = rooms.create(START)
     first, second = q(2, "aaaaaaaaaa"), q(2, "bbbbbbbbbb")
-    rooms.answer(code, first, "s1", 0)
-    rooms.answer(code, first, "s2", 1)
+    rooms.answer(code, first, voter(rooms, "s1"), 0)
+    rooms.answer(code, first, voter(rooms, "s2"), 1)
     rooms.reveal(code, key, first)
     assert rooms.counts(code, second, key) == {} and rooms.counts(code, first, key) == {0: 1, 1: 1}
-    rooms.answer(code, second, "s1", 3)  # allowed: the new question is not revealed
+    rooms.answer(code, second, voter(rooms, "s1"), 3)  # allowed: the new question is not revealed
     assert second not in rooms.get(code).revealed and rooms.counts(code, second, key) == {3: 1}
     with pytest.raises(RoomError, match="once the lecturer reveals"):
         rooms.counts(code, second)
-    assert rooms.mine(code, first, "s1") == 0 and rooms.mine(code, second, "s1") == 3
+    assert rooms.mine(code, first, voter(rooms, "s1")) == 0 and rooms.mine(code, second, voter(rooms, "s1")) == 3
     from senet_viz.rooms import question_id
 
     assert question_id(2, "p", ["a", "b"]) != question_id(2, "p", ["a", "c"]) and question_id(2, "p", ["a"])[:2] == "2:"
@@ -263,7 +284,7 @@ def test_followers_are_counted_once_per_browser(make):
     rooms = make()
     code, _key = rooms.create(START)
     for session in ("b1", "b2", "b1", "b3", "b2"):  # a reload or a second tab joins again
-        rooms.join(code, session)
+        rooms.join(code, voter(rooms, session))
     assert rooms.followers(code) == 3
 
 
@@ -271,8 +292,8 @@ def test_the_lecturer_locks_reopens_and_resets_a_question(make):
     rooms = make()
     code, key = rooms.create(START)
     first, second = q(1, "aaaaaaaaaa"), q(1, "bbbbbbbbbb")
-    rooms.answer(code, first, "s1", 0)
-    rooms.answer(code, second, "s1", 2)
+    rooms.answer(code, first, voter(rooms, "s1"), 0)
+    rooms.answer(code, second, voter(rooms, "s1"), 2)
     for wrong in (None, key[:-1] + ("x" if key[-1] != "x" else "y")):
         for act in (lambda k: rooms.set_deadline(code, k, first, 0), lambda k: rooms.reset(code, k, first),
                     lambda k: rooms.export_csv(code, k), lambda k: rooms.describe(code, k, first, "p", ["a"], 0)):
@@ -283,10 +304,10 @@ def test_the_lecturer_locks_reopens_and_resets_a_question(make):
     room = rooms.get(code)
     assert room.closed(first) and not room.closed(second) and room.version > version  # followers see it
     with pytest.raises(RoomError, match="closed"):
-        rooms.answer(code, first, "s2", 1)
-    rooms.answer(code, second, "s2", 1)  # another question is still open
+        rooms.answer(code, first, voter(rooms, "s2"), 1)
+    rooms.answer(code, second, voter(rooms, "s2"), 1)  # another question is still open
     rooms.set_deadline(code, key, first, None)
-    rooms.answer(code, first, "s2", 1)
+    rooms.answer(code, first, voter(rooms, "s2"), 1)
     rooms.reveal(code, key, first)
     rooms.reset(code, key, first)  # asked afresh: no answers, not revealed
     assert rooms.counts(code, first, key) == {} and first not in rooms.get(code).revealed
@@ -300,11 +321,11 @@ def test_a_countdown_closes_the_answers_at_zero():
     rooms.set_deadline(code, key, q(3), 30)
     clock.now += 29
     assert rooms.get(code).closing[q(3)] == pytest.approx(1.0)
-    rooms.answer(code, q(3), "s1", 0)
+    rooms.answer(code, q(3), voter(rooms, "s1"), 0)
     clock.now += 1
     assert rooms.get(code).closed(q(3))
     with pytest.raises(RoomError, match="closed"):
-        rooms.answer(code, q(3), "s2", 0)
+        rooms.answer(code, q(3), voter(rooms, "s2"), 0)
 
 
 def test_the_export_holds_the_stores_counts(make):
@@ -317,8 +338,8 @@ def test_the_export_holds_the_stores_counts(make):
     rooms.describe(code, key, first, 'How many, "really"?', ["1", "16", "256"], 1)
     rooms.describe(code, key, second, "Which stage?", ["stage 2", "stage 3"], 0)
     for i, session in enumerate(["a", "b", "c", "d", "e"]):
-        rooms.answer(code, first, session, i % 3)
-    rooms.answer(code, second, "a", 1)
+        rooms.answer(code, first, voter(rooms, session), i % 3)
+    rooms.answer(code, second, voter(rooms, "a"), 1)
     rooms.reveal(code, key, first)
     rows = list(csv.DictReader(io.StringIO(rooms.export_csv(code, key).decode())))
     assert [r["question"] for r in rows] == [first] * 3 + [second] * 2
@@ -354,8 +375,8 @@ def test_watchers_hear_every_change_a_follower_must_see_from_any_store_sharing_t
         time.sleep(0.2)  # nothing more arrives
         return list(heard)
 
-    assert after(lambda: lecturer.join(code, "s1")) == []
-    assert after(lambda: lecturer.answer(code, q(0), "s1", 1)) == []
+    assert after(lambda: lecturer.join(code, voter(lecturer, "s1"))) == []
+    assert after(lambda: lecturer.answer(code, q(0), voter(lecturer, "s1"), 1)) == []
     assert after(lambda: lecturer.move(code, key, Place(1))) == [code]
     assert after(lambda: lecturer.reveal(code, key, q(1))) == [code]
     assert after(lambda: lecturer.set_deadline(code, key, q(1), 0)) == [code]

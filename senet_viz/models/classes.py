@@ -47,8 +47,15 @@ def _parse(text: str, origin: str) -> list[str]:
     return names
 
 
+def names_from_text(text: str, origin: str) -> list[str]:
+    """Names written as text, never read as a path: a JSON list (or object with ``class_names``,
+    ``classes`` or ``labels``), one name a line, or comma-separated (what a browser sends)."""
+    return _parse(str(text), origin)
+
+
 def read_names(classes: str | Path | Sequence[str]) -> list[str]:
-    """Names from a list, a comma-separated string, or a .txt / .json file."""
+    """Names from a list, a comma-separated string, or a .txt / .json file (a path: the command
+    line's and the Python interface's; the app passes ``names_from_text``'s list)."""
     if isinstance(classes, Path) or (isinstance(classes, str) and (
             Path(classes).suffix in (".txt", ".json") or "," not in classes and Path(classes).is_file())):
         path = Path(classes)

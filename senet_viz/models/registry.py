@@ -23,6 +23,7 @@ from torch import nn
 from ..data import sha256_file
 from ..errors import BlockNotFound, SenetVizError, UnknownModel, WeightsUnavailable
 from .blocks import BlockInfo, discover
+from .budget import check_classes, check_parameters, parameter_count
 from .classes import class_names
 from .classes import generic as generic_names
 from .code import is_code_name, load_code, preprocessing
@@ -147,7 +148,7 @@ def weights_available(name: str) -> bool:
 
 
 def load_model(name: str = DEFAULT_MODEL, *, weights: str | Path | None = None, device: str = "auto",
-               classes: str | Path | Sequence[str] | None = None) -> LoadedModel:
+               classes: str | Path | Sequence[str] | None = None, max_params: int | None = None) -> LoadedModel:
     """Load a model by name.
 
     ``name``: a project, timm or torchvision name, or ``package.module:function`` for a network
@@ -159,6 +160,8 @@ def load_model(name: str = DEFAULT_MODEL, *, weights: str | Path | None = None, 
     shape sets the class count.
     ``classes``: class names (a list, "a,b,c", or a .txt / .json file); by default those the
     weights file carries (``senet_viz.models.classes``), else the family's own.
+    ``max_params``: refuse (``OverBudget``) a network with more parameters, counted before it is
+    built (``senet_viz.models.budget``); the app passes its budget for what a browser names.
     """
     dev = resolve_device(device)
     if dev.type == "cuda":
@@ -170,6 +173,9 @@ def load_model(name: str = DEFAULT_MODEL, *, weights: str | Path | None = None, 
     family = family_of(name)
     local = weights is not None and str(weights) != RANDOM
     state = clean(read_state_dict(weights)) if local else None
+    if max_params is not None and family != "code":  # code is refused to strangers before this
+        check_parameters(name, parameter_count(lambda: _sized(_random_builder(family, name), state, Path(str(weights)).name)),
+                         max_params)
     loader = {"project": _load_project, "timm": _load_timm, "torchvision": _load_torchvision, "code": _load_code}[family]
     built = loader(name, weights, state)
     if state is not None:
@@ -241,13 +247,28 @@ class _Built:
     card: dict | None = None
 
 
-def _sized(build: Callable[[int | None], nn.Module], state: dict | None) -> nn.Module:
-    """``build(None)``, built again with the class count of the weights where theirs differs."""
+def _sized(build: Callable[[int | None], nn.Module], state: dict | None, file_name: str = "weights") -> nn.Module:
+    """``build(None)``, built again with the class count of the weights where theirs differs (at
+    most ``budget.MAX_CLASSES``, checked before that build)."""
     net = build(None)
     count = classes_in(state, net) if state is not None else None
+    check_classes(count, file_name)
     if count is not None and count != net.get_submodule(classifier_path(net)).out_features:
         net = build(count)
     return net
+
+
+def _random_builder(family: str, name: str) -> Callable[[int | None], nn.Module]:
+    """The family's randomly initialised network for ``name``, with ``k`` classes (None: its own)."""
+    if family == "project":
+        return PROJECT_MODELS[name].build
+    if family == "timm":
+        import timm
+
+        return lambda k: timm.create_model(name, pretrained=False, **({} if k is None else {"num_classes": k}))
+    import torchvision
+
+    return lambda k: torchvision.models.get_model(name, weights=None, **({} if k is None else {"num_classes": k}))
 
 
 def output_classes(net: nn.Module, input_size: tuple[int, int, int]) -> int:
@@ -268,7 +289,7 @@ def output_classes(net: nn.Module, input_size: tuple[int, int, int]) -> int:
 def _load_project(name: str, weights, state) -> _Built:
     spec = PROJECT_MODELS[name]
     torch.manual_seed(0)  # random weights are the same on every load
-    net = _sized(spec.build, state)
+    net = _sized(spec.build, state, Path(str(weights)).name)
     built = _Built(net, cifar_preprocess, (3, 32, 32), _cifar_names)
     if weights is None:
         path = weights_file(name)
@@ -350,7 +371,7 @@ def _load_timm(name: str, weights, state) -> _Built:
             ) from None
         source = "pretrained (timm)"
     else:
-        net = _sized(lambda k: timm.create_model(name, pretrained=False, **({} if k is None else {"num_classes": k})), state)
+        net = _sized(_random_builder("timm", name), state, Path(str(weights)).name)
         source = ""
     cfg = timm.data.resolve_data_config({}, model=net)
     preprocess = timm.data.create_transform(**cfg)
@@ -381,8 +402,7 @@ def _load_torchvision(name: str, weights, state) -> _Built:
             ) from None
         source = "pretrained (torchvision)"
     else:
-        net = _sized(lambda k: torchvision.models.get_model(name, weights=None, **({} if k is None else {"num_classes": k})),
-                     state)
+        net = _sized(_random_builder("torchvision", name), state, Path(str(weights)).name)
         source = ""
     preprocess = default.transforms()
     size = preprocess.crop_size[0]
@@ -393,7 +413,7 @@ def _load_torchvision(name: str, weights, state) -> _Built:
 
 def _load_code(name: str, weights, state) -> _Built:
     """``package.module:function``: the network the user's own code builds (it runs here)."""
-    net = _sized(lambda k: load_code(name, num_classes=k), state)
+    net = _sized(lambda k: load_code(name, num_classes=k), state, Path(str(weights)).name)
     preprocess, size = preprocessing(net)
     names = getattr(net, "class_names", None)
 
