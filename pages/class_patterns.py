@@ -15,6 +15,7 @@ from senet_viz.data import (
     archive_bytes,
     cifar10_test_source,
     data_roots,
+    folders_below,
     in_memory,
     open_source,
     server_folder,
@@ -97,8 +98,9 @@ elif source_choice.startswith("A .zip"):
         except SenetVizError as exc:
             common.error(str(exc))
 elif source_choice.startswith("A folder"):
-    folder = st.text_input("Folder of <class>/<picture> below " + ", ".join(str(r) for r in roots), key="server_folder")
-    if folder.strip():
+    folder = st.selectbox("Folder of <class>/<picture> folders on this server", folders_below(roots),
+                          key="server_folder", index=None, placeholder="the folders this server allows")
+    if folder:
         try:
             stats = stats_from_folder(model, common.model_key(model), folder.strip())
         except SenetVizError as exc:
@@ -160,7 +162,7 @@ if shown_flat:
                "about classes.", icon=":material/horizontal_rule:")
 sentence = narrative.pattern_sentence(stats)
 if sentence:
-    st.markdown(sentence)
+    st.markdown(common.plain(sentence))
 common.paper_note("for SE-ResNet-50 on ImageNet (Fig. 6, goldfish, pug, plane, cliff), the classes are nearly the same at SE_2_3, "
                   "become class-specific at SE_4_6 and SE_5_1, SE_5_2 is saturated (most values near 1) and SE_5_3 is similar "
                   "across classes up to scale.")

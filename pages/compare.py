@@ -169,7 +169,7 @@ elif mode == "class":
     common.draw(plots.band_bars(cap.excitation[block][0], stats.excitation_mean(block)[k], stats.excitation_std(block)[k],
                                 f"s of {pic[0]} against '{cls}' in {block}", name=pic[0]))
     st.caption(f"Bars: this picture's s; line and band: the mean and ±1 within-class std of the {int(stats.count[k]):,} "
-               f"pictures of '{cls}' in these statistics.")
+               f"pictures of '{common.plain(cls)}' in these statistics.")
 
 else:
     twin_name = artefacts.twin_name(model.name)

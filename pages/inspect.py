@@ -118,8 +118,8 @@ def block_views() -> None:
         diff = s - reference
         common.draw(plots.vector_bars(diff, f"s − mean s of '{model.class_names[pred]}' ({block})", sort=sort,
                                       value_name="difference"))
-        st.caption(f"Largest |difference| {np.abs(diff).max():.3f}. " + narrative.class_typicality(
-            s, reference, stats.excitation_std(block)[k_pred], model.class_names[pred]))
+        st.caption(common.plain(f"Largest |difference| {np.abs(diff).max():.3f}. " + narrative.class_typicality(
+            s, reference, stats.excitation_std(block)[k_pred], model.class_names[pred])))
 
 
 

@@ -254,13 +254,13 @@ def step_pair(ctx: dict) -> None:
     if other_cap is None:
         return
     cifar = model.class_names == list(CIFAR10_CLASSES)
-    name_a = gallery.caption(first_key, cifar) if first_key else common.plain(ctx["name"])
+    name_a = gallery.caption(first_key, cifar) if first_key else ctx["name"]
     name_b = gallery.caption(other, cifar)
     c1, c2 = st.columns(2)
-    c1.image(common.thumbnail(ctx["picture"], ctx["at"][2], 160), caption=f"A: {name_a} → {cap.top(1)[0][0][0]}",
+    c1.image(common.thumbnail(ctx["picture"], ctx["at"][2], 160), caption=common.plain(f"A: {name_a} → {cap.top(1)[0][0][0]}"),
              width=160)
     c2.image(common.thumbnail(other_pic, common.picture_hash(other_bytes), 160),
-             caption=f"B: {name_b} → {other_cap.top(1)[0][0][0]}", width=160)
+             caption=common.plain(f"B: {name_b} → {other_cap.top(1)[0][0][0]}"), width=160)
     stats = common.matching_stats(model)
 
     def pair() -> tuple:
@@ -297,8 +297,8 @@ def step_classes(ctx: dict) -> None:
         blocks = plots.default_blocks(stats.blocks)
         classes = stats.class_names[:4]
         chart(plots.excitation_figure(stats, blocks, classes),
-              f"Class-mean s of {', '.join(classes)} and of all classes (dashed) in {', '.join(blocks)}, over "
-              f"{stats.total:,} pictures. {narrative.pattern_sentence(stats)}",
+              common.plain(f"Class-mean s of {', '.join(classes)} and of all classes (dashed) in {', '.join(blocks)}, "
+                           f"over {stats.total:,} pictures. {narrative.pattern_sentence(stats)}"),
               {"block": blocks, "specificity (between/within)": [stats.specificity(b) for b in blocks]}, key="lesson_classes")
 
 

@@ -325,6 +325,26 @@ def server_folder(path: str | Path, roots: list[Path] | None = None) -> Labelled
     return image_folder(resolved, origin=str(resolved), confine=root)
 
 
+def folders_below(roots: list[Path] | None = None, depth: int = 3, limit: int = 200) -> list[str]:
+    """The folders the app offers as labelled picture folders: each folder below an allowed root
+    (``depth`` levels at most, links not followed, at most ``limit``) that holds folders, named
+    relative to the first root or in full below another. A browser picks one of these; it never
+    sends a path."""
+    roots = data_roots() if roots is None else [Path(r).resolve() for r in roots]
+    found: list[str] = []
+    for i, root in enumerate(roots):
+        for here, subs, _files in os.walk(root):
+            subs[:] = sorted(d for d in subs if not d.startswith("."))
+            level = len(Path(here).relative_to(root).parts)
+            if subs and level >= (0 if i else 1):
+                found.append(str(Path(here).relative_to(root)) if i == 0 else here)
+            if level >= depth - 1:
+                subs[:] = []
+            if len(found) >= limit:
+                return found
+    return found
+
+
 def in_memory(items: list[tuple[str, bytes]], origin: str = "uploaded pictures") -> LabelledPictures:
     """Labelled pictures held as encoded bytes: (class name, picture bytes) pairs."""
     if not items:

@@ -142,3 +142,19 @@ def test_the_test_split_is_found_where_configured_and_never_fetched_for_the_gall
     monkeypatch.delenv("SENET_VIZ_CIFAR10_TEST")
     monkeypatch.setattr("senet_viz.data.Path.is_file", lambda self: False)
     assert cifar10_test_source(download=False) is None and cifar10_test_source(download=True) == "cifar10:test"
+
+
+def test_the_app_offers_folders_below_the_roots_and_takes_no_path(tmp_path, monkeypatch):
+    from senet_viz.data import DATA_ROOTS_ENV, folders_below
+
+    root = tmp_path / "allowed"
+    for cls in ("a", "b"):
+        (root / "set" / cls).mkdir(parents=True)
+        (root / "deep" / "er" / "set2" / cls).mkdir(parents=True)
+    (root / ".hidden" / "x").mkdir(parents=True)
+    (tmp_path / "outside" / "c").mkdir(parents=True)
+    (root / "link").symlink_to(tmp_path / "outside")
+    monkeypatch.setenv(DATA_ROOTS_ENV, str(root))
+    offered = folders_below()
+    assert offered == ["deep", "deep/er", "set"], offered  # depth 3: deep/er/set2 is not listed; links not followed
+    assert folders_below(limit=1) == ["deep"]
