@@ -552,10 +552,17 @@ def need_se_blocks(model: LoadedModel) -> bool:
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
 
+#: Where GitHub's Markdown makes a link of bare text (http://, www., a@b), which escaping does not stop.
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|www|mailto|xmpp)(?=\\?[:.])|(?=@)")
+WORD_JOINER = "\u2060"  # invisible, and not part of a link or an address
+
+
 def plain(text: str) -> str:
     """User text (file, folder and class names) made inert for Streamlit's markdown: every
-    markdown, directive (:...:), LaTeX ($) and HTML character is escaped."""
-    return _MARKDOWN.sub(r"\\\1", str(text)).replace("\n", " ")
+    markdown, directive (:...:), LaTeX ($) and HTML character is escaped, and an invisible word
+    joiner breaks the bare links and addresses Markdown would otherwise make clickable."""
+    escaped = _MARKDOWN.sub(r"\\\1", str(text)).replace("\n", " ")
+    return _AUTOLINK.sub(lambda m: (m.group(1) or "") + WORD_JOINER, escaped)
 
 
 def error(text: str) -> None:

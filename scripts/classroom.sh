@@ -3,7 +3,11 @@
 # them with sticky sessions (a browser stays on the process that holds its session); Ctrl-C stops
 # them all.
 #
-#   make classroom PROCESSES=2 [PORT=8080] [ADDRESS=0.0.0.0]
+#   make classroom PROCESSES=2 [PORT=8080] [ADDRESS=0.0.0.0] [CERT=cert.pem KEY=key.pem [HTTP_PORT=80]]
+#
+# With CERT and KEY (a PEM certificate chain and its private key) the classroom is served over
+# HTTPS on PORT: plain HTTP sent to that port, and to HTTP_PORT where given, is redirected to it.
+# Without them everything travels in clear, the lecturer password and the room keys included.
 #
 # Rooms start only with the lecturer password behind the proxy (every request arrives through
 # it): set SENET_VIZ_LECTURER_PASSWORD, or one is made and printed here. nginx and redis-server
@@ -32,6 +36,12 @@ need() {  # the path of a Debian package's program, installed when missing and a
 }
 need nginx nginx-light
 need redis-server redis-server
+
+SCHEME=http
+if [ -n "${CERT:-}${KEY:-}" ]; then
+  [ -r "${CERT:-}" ] && [ -r "${KEY:-}" ] || { echo "error: CERT and KEY must both name readable PEM files" >&2; exit 2; }
+  SCHEME=https
+fi
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -73,6 +83,43 @@ for i in $(seq 1 "$PROCESSES"); do
   done
 done
 
+# Where the browsers connect: HTTPS with the certificate (plain HTTP to that port, error 497 in
+# nginx, and to HTTP_PORT is redirected), else plain HTTP. The route cookie is never read by a
+# script (HttpOnly), and under HTTPS it and the app's own cookies travel only encrypted (Secure).
+server_block() {
+  local listen="listen $ADDRESS:$PORT;" extra="" secure=""
+  if [ "$SCHEME" = https ]; then
+    listen="listen $ADDRESS:$PORT ssl;
+    ssl_certificate $(realpath "$CERT"); ssl_certificate_key $(realpath "$KEY");
+    ssl_protocols TLSv1.2 TLSv1.3;
+    error_page 497 =301 https://\$host:$PORT\$request_uri;"
+    extra="proxy_cookie_flags ~ secure;
+      add_header Strict-Transport-Security \"max-age=86400\" always;"
+    secure="; Secure"
+  fi
+  cat <<BLOCK
+  server {
+    $listen
+    location / {
+      proxy_pass http://senet;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection \$connection_upgrade;
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_read_timeout 1d;
+      $extra
+      add_header Set-Cookie "senet_route=\$senet_route; Path=/; HttpOnly; SameSite=Lax$secure" always;
+      add_header X-Senet-Upstream \$upstream_addr always;
+    }
+  }
+BLOCK
+  if [ "$SCHEME" = https ] && [ -n "${HTTP_PORT:-}" ]; then
+    echo "  server { listen $ADDRESS:$HTTP_PORT; return 301 https://\$host:$PORT\$request_uri; }"
+  fi
+}
+
 # Sticky sessions without nginx plus: a browser's first request draws a route cookie at random;
 # every later request of that browser (its websocket above all) hashes to the same process.
 cat >"$RUN/nginx.conf" <<EOF
@@ -90,27 +137,15 @@ http {
   upstream senet {
     hash \$senet_route consistent;
 $upstreams  }
-  server {
-    listen $ADDRESS:$PORT;
-    location / {
-      proxy_pass http://senet;
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade \$http_upgrade;
-      proxy_set_header Connection \$connection_upgrade;
-      proxy_set_header Host \$host;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_read_timeout 1d;
-      add_header Set-Cookie "senet_route=\$senet_route; Path=/; SameSite=Lax" always;
-      add_header X-Senet-Upstream \$upstream_addr always;
-    }
-  }
+$(server_block)
 }
 EOF
 nginx -t -q -c "$RUN/nginx.conf" -p "$RUN" -g 'daemon off;' 2>"$RUN/nginx-test.log" \
   || { cat "$RUN/nginx-test.log" >&2; exit 2; }
 nginx -c "$RUN/nginx.conf" -p "$RUN" -g 'daemon off;' &
 pids+=($!)
-echo "classroom: http://$ADDRESS:$PORT with $PROCESSES app processes and Redis on 127.0.0.1:$REDIS_PORT (Ctrl-C stops all)"
+[ "$SCHEME" = http ] && echo "warning: plain HTTP: the lecturer password, room keys and answer ids travel in clear (CERT= KEY= for HTTPS)" >&2
+echo "classroom: $SCHEME://$ADDRESS:$PORT with $PROCESSES app processes and Redis on 127.0.0.1:$REDIS_PORT (Ctrl-C stops all)"
 status=0
 wait -n "${pids[@]}" || status=$?
 if [ "$status" -le 128 ]; then echo "a classroom process ended ($status); stopping the others" >&2; fi

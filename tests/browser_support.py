@@ -43,11 +43,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def app_server(env: dict | None = None, log: Path | None = None):
-    """``streamlit run app.py`` on a free loopback port; yields the base URL and the process."""
+def app_server(env: dict | None = None, log: Path | None = None, address: str = "127.0.0.1"):
+    """``streamlit run app.py`` on a free loopback port; yields the base URL and the process.
+    ``address="::ffff:127.0.0.1"``: an IPv6 socket on the IPv4 loopback, where a browser at
+    127.0.0.1 arrives as ``::ffff:127.0.0.1``, as at a server listening on ``::`` (Streamlit's
+    default) but reachable from this machine only."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
@@ -61,11 +64,15 @@ def app_server(env: dict | None = None, log: Path | None = None):
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, seconds: float, what: str) -> None:
-    """Until ``url`` answers Streamlit's health check; RuntimeError when ``proc`` ended or it took too long."""
+    """Until ``url`` answers Streamlit's health check; RuntimeError when ``proc`` ended or it took too long.
+    An https URL is asked without checking its certificate (the tests' own, self-signed)."""
+    import ssl
+
+    context = ssl._create_unverified_context() if url.startswith("https:") else None
     deadline = time.time() + seconds
     while True:
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2, context=context) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -81,14 +88,15 @@ def wait_healthy(url: str, proc: subprocess.Popen, seconds: float, what: str) ->
 def classroom_server(processes: int, env: dict | None = None, log: Path | None = None):
     """``scripts/classroom.sh`` (Redis, ``processes`` app processes, nginx) on a free loopback port,
     in its own process group; yields the proxy's URL, the script's process and the port, and
-    stops it as Ctrl-C would when it still runs."""
+    stops it as Ctrl-C would when it still runs. With CERT and KEY in ``env`` the URL is https."""
     port = free_port()
+    scheme = "https" if (env or {}).get("CERT") else "http"
     env = {**os.environ, **(env or {}), "PROCESSES": str(processes), "PORT": str(port), "ADDRESS": "127.0.0.1",
            "PY": sys.executable, "PATH": os.environ["PATH"] + ":/usr/sbin"}
     out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen(["bash", "scripts/classroom.sh"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)  # its own process group: Ctrl-C reaches all of it
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, 300, "the classroom")
         yield url, proc, port
@@ -119,6 +127,15 @@ def sync_api_or_skip():
     if ensure_chromium() is None:
         pytest.skip("Chromium is not installed and cannot be installed here (needs root and apt-get)")
     return pytest.importorskip("playwright.sync_api")
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, valid for a day, and its key (openssl)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
 
 
 def launch(playwright):

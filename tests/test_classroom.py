@@ -13,7 +13,7 @@ import subprocess
 import time
 
 import pytest
-from browser_support import CHROMIUM_ARGS, classroom_server, ensure_chromium, wait_rendered
+from browser_support import CHROMIUM_ARGS, classroom_server, ensure_chromium, self_signed, wait_rendered
 from conftest import ROOT
 from redis_support import ensure_redis
 
@@ -41,6 +41,68 @@ def classroom():
             yield started
     except RuntimeError as exc:
         pytest.fail(f"{exc}: " + log.read_text()[-2000:])
+
+
+@pytest.fixture(scope="module")
+def https_classroom(tmp_path_factory):
+    if _ensure_nginx() is None or ensure_redis() is None:
+        pytest.skip("nginx or redis-server is not installed and cannot be installed here (not root, or no apt-get)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    cert, key = self_signed(tmp_path_factory.mktemp("tls"))
+    log = ARTIFACTS / "classroom-https.log"
+    try:
+        with classroom_server(1, {"SENET_VIZ_LECTURER_PASSWORD": PASSWORD, "CERT": str(cert), "KEY": str(key)},
+                              log=log) as started:
+            yield started
+    except RuntimeError as exc:
+        pytest.fail(f"{exc}: " + log.read_text()[-2000:])
+
+
+def _start_room(page, url: str) -> str:
+    page.goto(f"{url}/lesson")
+    wait_rendered(page)
+    page.get_by_role("button", name="Start a room").click()
+    page.get_by_label("Lecturer password").fill(PASSWORD)
+    page.get_by_label("Lecturer password").press("Enter")
+    page.get_by_role("button", name="Start", exact=True).click()
+    heading = page.locator("h3", has_text="Room").first
+    heading.wait_for(timeout=60_000)
+    return re.search(r"Room\s+(\w{6})", heading.inner_text()).group(1)
+
+
+def test_the_classroom_serves_the_lesson_and_its_rooms_over_https(https_classroom):
+    import http.client
+
+    from playwright.sync_api import sync_playwright
+
+    if ensure_chromium() is None:
+        pytest.skip("chromium is not installed and cannot be installed here")
+    url, _proc, port = https_classroom
+    plain = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # plain HTTP to the HTTPS port
+    plain.request("GET", "/lesson?room=X")
+    answer = plain.getresponse()
+    assert answer.status == 301 and answer.getheader("Location") == f"https://127.0.0.1:{port}/lesson?room=X"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS, headless=True)
+        try:
+            lecturer_ctx = browser.new_context(ignore_https_errors=True, viewport={"width": 1200, "height": 900})
+            student_ctx = browser.new_context(ignore_https_errors=True, viewport={"width": 1200, "height": 900})
+            code = _start_room(lecturer_ctx.new_page(), url)
+            student = student_ctx.new_page()
+            student.goto(f"{url}/lesson?room={code}")
+            wait_rendered(student)
+            assert student.get_by_text(f"Following room {code}").count() == 1
+            lecturer = lecturer_ctx.pages[0]
+            lecturer.get_by_role("button", name="Next ▶").click()
+            student.wait_for_function(
+                "() => document.querySelector('[data-testid=\"stMain\"] h1')?.innerText.startsWith('2.')", timeout=20_000)
+            student.screenshot(path=str(ARTIFACTS / "classroom-https-student.png"))
+            cookies = {c["name"]: c for c in student_ctx.cookies()}
+            assert cookies["senet_route"]["secure"] and cookies["senet_route"]["httpOnly"]
+            assert cookies["senet_viz_voter"]["secure"] and cookies["senet_viz_voter"]["sameSite"] == "Strict"
+            assert all(c["secure"] for c in cookies.values()), cookies
+        finally:
+            browser.close()
 
 
 def _on_each_process(browser, url: str, count: int = 2) -> list:
