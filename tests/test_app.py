@@ -222,7 +222,9 @@ def test_user_text_is_never_markup():
     from pages.common import plain
 
     assert plain("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert\\(1\\)\\>"
-    assert plain("[click](http://evil)") == "\\[click\\]\\(http\\:\\/\\/evil\\)".replace("\\/", "/")
+    # a word joiner (U+2060) after the scheme: GitHub's Markdown would make a link of the bare text
+    assert plain("[click](http://evil)") == "\\[click\\]\\(http\u2060\\://evil\\)"
+    assert plain("www.evil.example a@b.example") == "www\u2060\\.evil\\.example a\u2060@b\\.example"
     assert plain(":red[big] $x$") == "\\:red\\[big\\] \\$x\\$"
 
 

@@ -62,6 +62,11 @@ def test_upload_on_inspect_shows_a_prediction(browser_page, tmp_path):
         _upload_on_inspect(page, url, pic)
         page.wait_for_selector("text=upload.png", timeout=60_000)
         wait_rendered(page)
+        # the uploader names the file at once; the page's run that shows it may still be under way
+        page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stImageCaption'], "
+                               "[data-testid='stCaptionContainer']\")].some(c => c.innerText.includes('upload.png'))",
+                               timeout=60_000)
+        wait_rendered(page)
         page.wait_for_selector("text=Prediction (top 5)", timeout=60_000)
         # the fingerprint, z and s (Vega-Lite canvases) and the channel maps (Plotly)
         page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stVegaLiteChart'] canvas\").length >= 3", timeout=60_000)

@@ -152,6 +152,9 @@ def test_class_names_written_as_markup_stay_text_on_the_lesson_and_compare(serve
     weights.write_bytes(save(state, metadata={"class_names": json.dumps(hostile)}))
     page = _page(browser, f"{url}/compare", remote=True)
     _upload_weights(page, weights)
+    # the sidebar names the file as soon as the model is loaded; the page's charts follow in the same run
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stMain] svg text')]"
+                           ".some(t => t.textContent.includes('BOLD0'))", timeout=60_000)
     shots = []
     for where in ("compare", "lesson"):
         if where == "lesson":

@@ -43,7 +43,7 @@ def classroom():
         pytest.fail(f"{exc}: " + log.read_text()[-2000:])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()  # stopped after its test: the two-process test checks that no classroom process is left
 def https_classroom(tmp_path_factory):
     if _ensure_nginx() is None or ensure_redis() is None:
         pytest.skip("nginx or redis-server is not installed and cannot be installed here (not root, or no apt-get)")
