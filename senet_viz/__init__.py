@@ -7,6 +7,8 @@
     cap.squeeze["SE_4_3"], cap.excitation["SE_4_3"]          # (N, C) arrays
     stats = senet_viz.class_statistics(model, "pictures/")   # per class, over a folder or a DataLoader
     senet_viz.excitation_figure(stats)                       # the paper's excitation figure
+    film = senet_viz.training_film()                          # how SE learned, epoch by epoch
+    film.stats(10).specificity("SE_4_3")
 
 Networks of one's own: ``load_model("seresnet18", weights="ft.safetensors", classes=[...])``,
 ``load_model("mymodels:build")`` (code that builds the network), or ``wrap(net)`` for a module
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from .capture import Capture, capture
 from .errors import SenetVizError
+from .film import Film
 from .models import DEFAULT_MODEL, LoadedModel, list_models, load_model
 from .models.blocks import register_se_module
 from .models.registry import wrap
@@ -28,8 +31,24 @@ from .stats import ExcitationStats, load_stats
 
 __all__ = [
     "DEFAULT_MODEL", "Capture", "ExcitationStats", "LoadedModel", "SenetVizError", "capture", "class_statistics",
-    "excitation_figure", "list_models", "load_model", "load_stats", "register_se_module", "wrap",
+    "excitation_figure", "Film", "list_models", "load_model", "load_stats", "register_se_module", "training_film", "wrap",
 ]
+
+
+def training_film(name: str = DEFAULT_MODEL) -> Film:
+    """The film of a shipped model's training run: ``epochs`` (sorted), ``stats(epoch)`` (an
+    ``ExcitationStats`` on the film's fixed probe of test pictures), ``sources[epoch]`` (replayed,
+    checkpoint, training or final), ``weights_sha256`` (the finished weights it belongs to) and
+    ``replay`` (how it was made: ``max_loss_gap`` against the run's history, the replayed epochs).
+    A model without a film is one ``SenetVizError``."""
+    from .artefacts import film_file
+    from .film import load_film
+
+    path = film_file(name)
+    if not path.is_file():
+        raise SenetVizError(f"{name} has no training film (no {path.name} in assets/films); the project's train command "
+                            "records one for every run it makes (--film-probe)")
+    return load_film(path)
 
 
 def class_statistics(model: LoadedModel, pictures: str | Path | Iterable, *, class_names: Sequence[str] | None = None,

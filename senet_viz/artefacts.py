@@ -33,6 +33,11 @@ def ablation_file(name: str) -> Path:
     return ASSETS / "ablation" / f"{name}-{SPLIT}.json"
 
 
+def film_file(name: str) -> Path:
+    """The film of the model's training run (``senet_viz.film``), probed on the CIFAR-10 test split."""
+    return ASSETS / "films" / f"{name}-{SPLIT}.npz"
+
+
 def twin_name(name: str) -> str | None:
     """The project model without SE that was trained with the same recipe: se_resnet20_cifar10 ->
     resnet20_cifar10; None where there is none."""
@@ -83,6 +88,18 @@ def shipped_ablation(model: LoadedModel) -> Artefact:
     result = json.loads(path.read_text())
     reason = _matches(model, result.get("weights_sha256"), "ablation results")
     return Artefact(None if reason else result, reason)
+
+
+def shipped_film(model: LoadedModel) -> Artefact:
+    """The film of the model's training run, when the loaded weights are the ones it ends with."""
+    from .film import load_film
+
+    path = film_file(model.name)
+    if not path.is_file():
+        return Artefact(None, f"no training film is shipped for {model.name}")
+    film = load_film(path)
+    reason = _matches(model, film.weights_sha256, "film frames")
+    return Artefact(None if reason else film, reason)
 
 
 def model_card(model: LoadedModel) -> dict | None:

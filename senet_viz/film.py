@@ -71,7 +71,9 @@ def _pack(stats: ExcitationStats) -> dict[str, np.ndarray]:
         out[f"s_std/{b}"] = stats.excitation_std(b).astype(np.float16)
         out[f"z_mean/{b}"] = stats.squeeze_mean(b).astype(np.float16)
         out[f"z_std/{b}"] = stats.squeeze_std(b).astype(np.float16)
-        out[f"hist/{b}"] = stats.hist[b].astype(np.int32)
+        # a bin counts at most pictures x channels of a class: uint16 while that fits
+        fits = int(stats.count.max(initial=0)) * stats.excitation_mean(b).shape[1] < 2**16
+        out[f"hist/{b}"] = stats.hist[b].astype(np.uint16 if fits else np.int64)
         if b in stats.h_pos:
             mean = stats.h_sum[b] / n
             out[f"h_pos/{b}"] = stats.h_pos[b].round().astype(np.int32)
@@ -149,13 +151,15 @@ class Film:
         return {b: np.array([f.specificity(b) for f in frames]) for b in self.blocks}
 
     def save(self, path: str | Path) -> Path:
-        arrays = {"meta": np.array(json.dumps({
+        """One array per kind of number, stacked over the epochs (a zip entry per frame and block
+        would cost more than the numbers)."""
+        epochs = self.epochs
+        arrays = {"epochs": np.array(epochs, dtype=np.int32), "meta": np.array(json.dumps({
             "model": self.model, "class_names": self.class_names, "blocks": self.blocks, "probe": self.probe,
             "sources": {str(e): s for e, s in self.sources.items()}, "losses": {str(e): v for e, v in self.losses.items()},
             "weights_sha256": self.weights_sha256, "replay": self.replay}))}
-        for epoch, frame in self.frames.items():
-            for key, value in frame.items():
-                arrays[f"{epoch}/{key}"] = value
+        for key in (self.frames[epochs[0]] if epochs else {}):
+            arrays[key] = np.stack([self.frames[e][key] for e in epochs])
         return save_npz(path, arrays)
 
 
@@ -165,12 +169,16 @@ def load_film(path: str | Path) -> Film:
     try:
         with np.load(path, allow_pickle=False) as f:
             meta = json.loads(str(f["meta"]))
-            frames: dict[int, dict[str, np.ndarray]] = {}
-            for key in f.files:
-                if key == "meta":
-                    continue
-                epoch, rest = key.split("/", 1)
-                frames.setdefault(int(epoch), {})[rest] = f[key]
+            if "epochs" in f.files:
+                epochs = [int(e) for e in f["epochs"]]
+                stacked = {key: f[key] for key in f.files if key not in ("meta", "epochs")}
+                frames = {e: {key: values[i] for key, values in stacked.items()} for i, e in enumerate(epochs)}
+            else:  # the first layout, a zip entry per frame and key ("EPOCH/KEY")
+                frames = {}
+                for key in f.files:
+                    if key != "meta":
+                        epoch, rest = key.split("/", 1)
+                        frames.setdefault(int(epoch), {})[rest] = f[key]
     except FileNotFoundError:
         raise DataError(f"{path}: no such film") from None
     except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
@@ -221,3 +229,42 @@ class FilmRecorder:
         self.film.weights_sha256 = weights_sha256
         self.film.save(self.path)
         return self.film
+
+
+def stage_specificity_over_epochs(film: Film) -> dict[int, np.ndarray]:
+    """Per stage, the mean class-specificity of its blocks at every epoch of the film (``epochs`` order)."""
+    from .narrative import stage_specificity
+
+    rows = [stage_specificity(film.stats(e)) for e in film.epochs]
+    return {s: np.array([r[s] for r in rows]) for s in rows[0]} if rows else {}
+
+
+def first_crossing(epochs: list[int], values: np.ndarray, level: float = 1.0) -> int | None:
+    """The first epoch at which ``values`` exceed ``level``; None if they never do."""
+    above = np.flatnonzero(np.asarray(values) > level)
+    return epochs[int(above[0])] if above.size else None
+
+
+def film_sentence(film: Film) -> str:
+    """What the film shows, computed from it: which stage became class-specific and when, and
+    whether the early stage stayed shared."""
+    spec = stage_specificity_over_epochs(film)
+    if len(spec) < 2:
+        return ""
+    epochs, stages = film.epochs, sorted(spec)
+    first, last = stages[0], stages[-1]
+    end = spec[last][-1]
+    trail = ", ".join(f"stage {s} {spec[s][0]:.2f} → {spec[s][-1]:.2f}" for s in stages)
+    crossed = first_crossing(epochs, spec[last])
+    if crossed is not None:
+        after = spec[last][epochs.index(crossed):]
+        text = (f"Over training (epoch {epochs[0]} to {epochs[-1]}, class-specificity {trail}), stage {last} became "
+                f"class-specific: its ratio first exceeded 1 at epoch {crossed} and was above 1 in {int((after > 1).sum())} "
+                f"of the {len(after)} frames from there")
+    else:
+        text = (f"Over training (epoch {epochs[0]} to {epochs[-1]}, class-specificity {trail}), stage {last} "
+                f"{'rose' if end > spec[last][0] else 'did not rise'} but does not stay above 1")
+    early_max = float(spec[first].max())
+    text += (f", while stage {first} stayed shared (at most {early_max:.2f})." if early_max < 1
+             else f"; stage {first} reached {early_max:.2f} too.")
+    return text

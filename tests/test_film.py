@@ -88,3 +88,69 @@ def test_a_missing_frame_or_film_is_one_clear_error(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(DataError, match="not a film"):
         load_film(tmp_path / "bad.npz")
+
+
+def _stats(separation: dict[str, float], seed: int):
+    """Statistics of two classes whose s differ by ``separation[block]`` (noise std 0.05)."""
+    from senet_viz.stats import Accumulator
+
+    rng = np.random.default_rng(seed)
+    acc = Accumulator({b: 4 for b in separation}, 2, hidden={b: 2 for b in separation})
+    labels = torch.tensor([0] * 20 + [1] * 20)
+    s = {b: torch.tensor(np.clip(0.5 + np.where(labels.numpy()[:, None] == 0, -d / 2, d / 2)
+                                 + rng.normal(0, 0.05, (40, 4)), 0, 1)) for b, d in separation.items()}
+    acc.add(labels, {b: v * 3 for b, v in s.items()}, s)
+    acc.add_hidden({b: torch.relu(torch.tensor(rng.normal(0, 1, (40, 2)))) for b in separation})
+    return acc.result(["a", "b"])
+
+
+def _synthetic_film() -> Film:
+    film = Film("m", ["a", "b"], ["SE_2_1", "SE_4_1"], {"per_class": 20})
+    # stage 4 separates from epoch 3 on (0.2 apart: between/within = 0.01/0.0025 = 4), stage 2 never
+    for e, d4 in [(1, 0.0), (2, 0.02), (3, 0.2), (4, 0.04), (5, 0.25), (160, 0.3)]:
+        film.add(e, _stats({"SE_2_1": 0.01, "SE_4_1": d4}, e), "final" if e == 160 else "replayed", 2.0 / e)
+    return film
+
+
+def test_the_film_says_when_the_late_stage_became_class_specific(tmp_path):
+    from senet_viz.film import film_sentence, first_crossing, stage_specificity_over_epochs
+
+    film = _synthetic_film()
+    spec = stage_specificity_over_epochs(film)
+    assert set(spec) == {2, 4} and spec[4][2] > 1 > spec[4][1] and (spec[2] < 1).all()
+    assert first_crossing(film.epochs, spec[4]) == 3 and first_crossing(film.epochs, spec[2]) is None
+    text = film_sentence(film)
+    assert "stage 4 became class-specific: its ratio first exceeded 1 at epoch 3" in text
+    assert "above 1 in 3 of the 4 frames from there" in text and "stage 2 stayed shared" in text
+    again = load_film(film.save(tmp_path / "f.npz"))
+    assert again.epochs == film.epochs and again.sources == film.sources and again.losses == film.losses
+    for e in film.epochs:
+        for b in film.blocks:
+            # float16 frames: s in [0, 1] to 2^-11 relative, so specificity to a few parts in a thousand
+            assert again.stats(e).specificity(b) == pytest.approx(_stats_spec(film, e, b), rel=2e-2, abs=1e-3)
+
+
+def _stats_spec(film: Film, epoch: int, block: str) -> float:
+    return film.stats(epoch).specificity(block)
+
+
+def test_a_film_written_a_frame_per_entry_still_reads(tmp_path):
+    from senet_viz.npzio import save_npz
+
+    film = _synthetic_film()
+    arrays = {"meta": np.array(__import__("json").dumps({
+        "model": film.model, "class_names": film.class_names, "blocks": film.blocks, "probe": film.probe,
+        "sources": {str(e): s for e, s in film.sources.items()}, "losses": {str(e): v for e, v in film.losses.items()},
+        "weights_sha256": None, "replay": {}}))}
+    for e, frame in film.frames.items():
+        arrays.update({f"{e}/{k}": v for k, v in frame.items()})
+    old = load_film(save_npz(tmp_path / "old.npz", arrays))
+    assert old.epochs == film.epochs
+    np.testing.assert_array_equal(old.frames[3]["s_mean/SE_4_1"], film.frames[3]["s_mean/SE_4_1"])
+
+
+def test_training_film_of_a_model_without_one_is_one_clear_error():
+    import senet_viz
+
+    with pytest.raises(senet_viz.SenetVizError, match="resnet20_cifar10 has no training film"):
+        senet_viz.training_film("resnet20_cifar10")
