@@ -131,8 +131,15 @@ else:
         except SenetVizError as exc:
             common.error(str(exc))
 
+def film_section() -> None:
+    st.subheader("Watch SE learn: the training film")
+    common.film_view(model)
+    common.paper_note("shows the finished network only; the film shows how its pattern came about during training.")
+
+
 if stats is None:
     st.info("Choose or upload labelled pictures to see the class patterns.")
+    film_section()
     st.stop()
 if stats.blocks != [b.name for b in model.blocks]:
     st.error("These statistics belong to another model.")
@@ -197,6 +204,8 @@ else:
 
 with st.expander("How each block's s came alive over training"):
     common.training_history(common.shipped(model)["card"], None, loss=False)
+
+film_section()
 
 st.subheader("Class-specificity and saturation by depth")
 common.draw(plots.depth_profile(stats))

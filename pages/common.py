@@ -21,13 +21,14 @@ import pyarrow as pa
 import streamlit as st
 import torch
 
-from senet_viz import artefacts, gallery, guard, history, machine, plots
+from senet_viz import artefacts, film_plots, gallery, guard, history, machine, plots
 from senet_viz.ablation import ablate, stage_accuracy
 from senet_viz.capture import Capture, capture
 from senet_viz.collect import compute_stats
 from senet_viz.cost import CostReport, cost
 from senet_viz.data import open_source
 from senet_viz.errors import ClassNamesError, SenetVizError, UnknownModel
+from senet_viz.film import film_csv, film_sentence, provenance
 from senet_viz.images import load_image
 from senet_viz.models import DEFAULT_MODEL, RANDOM, LoadedModel, list_models, load_model, weights_available
 from senet_viz.models.blocks import zero_initialised_norms
@@ -106,12 +107,13 @@ def freeze_libraries() -> None:
 @st.cache_resource(max_entries=8)
 def _shipped(_model: LoadedModel, key: tuple[str, str], digest: str | None) -> dict:
     return {"stats": artefacts.shipped_stats(_model), "ablation": artefacts.shipped_ablation(_model),
-            "card": artefacts.model_card(_model), "twin": artefacts.twin_card(_model)}
+            "card": artefacts.model_card(_model), "twin": artefacts.twin_card(_model), "film": artefacts.shipped_film(_model)}
 
 
 def shipped(model: LoadedModel) -> dict:
-    """The shipped artefacts that belong to the loaded weights (``senet_viz.artefacts``): stats and
-    ablation as ``Artefact`` (value or the reason it is withheld), the model's and its twin's cards."""
+    """The shipped artefacts that belong to the loaded weights (``senet_viz.artefacts``): stats,
+    ablation and the training film as ``Artefact`` (value or the reason it is withheld), the model's
+    and its twin's cards."""
     return _shipped(model, model_key(model), model.weights_sha256)
 
 
@@ -590,6 +592,42 @@ def training_history(card: dict | None, twin: dict | None, *, loss: bool = True)
     if h.health:
         draw(plots.training_health(history.health_table(h)))
         st.caption(plain(history.health_summary(h)) + " Probe: the card's fixed training pictures, after every epoch.")
+
+
+def film_view(model: LoadedModel, prefix: str = "film") -> None:
+    """The training film of the loaded weights: the excitation figure of a chosen block and classes,
+    played over the epochs (slider and play button in the chart), each stage's class-specificity over
+    the epochs, one sentence computed from the film, and the exports; one line where there is none."""
+    art = shipped(model)["film"]
+    if art.value is None:
+        st.caption(f"No training film for these weights: {plain(art.reason)}.")
+        return
+    film = art.value
+    key = (model.weights_sha256,)
+    c1, c2, c3 = st.columns([1, 2, 2])
+    block = c1.selectbox("Block", film.blocks, index=len(film.blocks) - 1, key=f"{prefix}_block")
+    classes = c2.multiselect("Classes", film.class_names, default=film.class_names[:4], max_selections=10,
+                             key=f"{prefix}_classes") or film.class_names[:4]
+    epoch = c3.select_slider("Start at epoch", film.epochs, value=film.epochs[-1], key=f"{prefix}_epoch",
+                             format_func=lambda e: film_plots.frame_label(film, e).removeprefix("epoch "))
+    left, right = st.columns(2)
+    with left:
+        draw(shared("film-figure", (*key, block, tuple(classes), epoch),
+                    lambda: film_plots.film_figure(film, block, classes, epoch)), key=f"{prefix}_figure")
+        st.caption(f"Class-mean s per channel of {block} (dashed: all classes) at each epoch; ▶ plays the epochs, the "
+                   "slider under the chart moves through them.")
+    with right:
+        draw(shared("film-specificity", (*key, epoch), lambda: film_plots.specificity_figure(film, epoch)),
+             key=f"{prefix}_specificity")
+        st.caption(plain(shared("film-sentence", key, lambda: film_sentence(film))))
+    st.caption(plain(provenance(film)))
+    d1, d2, d3 = st.columns(3)
+    fmt = d1.selectbox("Export the frame as", ["png", "svg"], key=f"{prefix}_fmt")
+    d2.download_button(f"Epoch {epoch} figure ({fmt.upper()})", file_name=f"film-{block}-epoch{epoch}.{fmt}",
+                       on_click="ignore", key=f"{prefix}_download_figure",
+                       data=lambda: plots.excitation_static(film.stats(epoch), [block], classes, subset="all", fmt=fmt))
+    d3.download_button("The film's numbers (CSV)", file_name="film.csv", mime="text/csv", on_click="ignore",
+                       key=f"{prefix}_download_csv", data=lambda: film_csv(film))
 
 
 def model_spec(model: LoadedModel) -> str | None:

@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import common, lesson_room
-from senet_viz import gallery, lesson, narrative, plots
+from senet_viz import film as film_module
+from senet_viz import film_plots, gallery, lesson, narrative, plots
 from senet_viz.compare import divergence, most_different
 from senet_viz.cost import bottleneck
 from senet_viz.data import CIFAR10_CLASSES
@@ -297,9 +298,24 @@ def step_classes(ctx: dict) -> None:
         blocks = plots.default_blocks(stats.blocks)
         classes = stats.class_names[:4]
         chart(plots.excitation_figure(stats, blocks, classes),
-              common.plain(f"Class-mean s of {', '.join(classes)} and of all classes (dashed) in {', '.join(blocks)}, "
-                           f"over {stats.total:,} pictures. {narrative.pattern_sentence(stats)}"),
+              f"Class-mean s of {', '.join(classes)} and of all classes (dashed) in {', '.join(blocks)}, over "
+              f"{stats.total:,} pictures. {narrative.pattern_sentence(stats)}",
               {"block": blocks, "specificity (between/within)": [stats.specificity(b) for b in blocks]}, key="lesson_classes")
+        learned(ctx["model"])
+
+
+def learned(model) -> None:
+    """How the pattern came about: each stage's class-specificity over the training of these weights."""
+    film = common.shipped(model)["film"].value
+    if film is None:
+        return
+    st.markdown("How did it come about? The same network during its training, measured after every epoch on the "
+                "same test pictures:")
+    spec = film_module.stage_specificity_over_epochs(film)
+    chart(common.shared("film-specificity", (model.weights_sha256, None), lambda: film_plots.specificity_figure(film)),
+          film_module.film_sentence(film) + " The film plays on the Class patterns page.",
+          {"epoch": film.epochs, **{f"stage {k}": [round(float(x), 3) for x in v] for k, v in spec.items()}},
+          key="lesson_film")
 
 
 def step_ablation(ctx: dict) -> None:

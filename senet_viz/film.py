@@ -268,3 +268,49 @@ def film_sentence(film: Film) -> str:
     text += (f", while stage {first} stayed shared (at most {early_max:.2f})." if early_max < 1
              else f"; stage {first} reached {early_max:.2f} too.")
     return text
+
+
+def film_csv(film: Film) -> bytes:
+    """The film's numbers: per epoch, where its weights came from, the training loss, and the
+    class-specificity of every stage and block."""
+    import csv
+    import io
+
+    from .narrative import stage_specificity
+
+    out = io.StringIO()
+    rows = csv.writer(out)
+    stages = None
+    for e in film.epochs:
+        stats = film.stats(e)
+        by_stage = stage_specificity(stats)
+        if stages is None:
+            stages = list(by_stage)
+            rows.writerow(["epoch", "weights", "training_loss", *(f"specificity_stage_{s}" for s in stages),
+                           *(f"specificity_{b}" for b in film.blocks)])
+        loss = film.losses.get(e)
+        rows.writerow([e, film.sources[e], "" if loss is None else f"{loss:.5f}", *(f"{by_stage[s]:.4f}" for s in stages),
+                       *(f"{stats.specificity(b):.4f}" for b in film.blocks)])
+    return out.getvalue().encode()
+
+
+def provenance(film: Film) -> str:
+    """Where the frames come from, in one sentence, from the film's own record."""
+    by_source: dict[str, list[int]] = {}
+    for e in film.epochs:
+        by_source.setdefault(film.sources[e], []).append(e)
+    parts = []
+    if "replayed" in by_source:
+        gap = film.replay.get("max_loss_gap")
+        parts.append(f"epochs {_ranges(by_source['replayed'])} replayed from the run's recorded definition (training loss "
+                     f"within {gap:.1e} of the run's history at every epoch)" if gap is not None else
+                     f"epochs {_ranges(by_source['replayed'])} replayed")
+    if "training" in by_source:
+        parts.append(f"epochs {_ranges(by_source['training'])} recorded while the run trained")
+    if "checkpoint" in by_source:
+        parts.append(f"epochs {_ranges(by_source['checkpoint'])} from the run's own checkpoints")
+    if "final" in by_source:
+        parts.append(f"epoch {by_source['final'][0]} the finished weights (averaged where the run averaged)")
+    probe = film.probe
+    return (f"Frames: {'; '.join(parts)}. Every frame is measured on the same {probe.get('pictures', '?')} test pictures "
+            f"({probe.get('which', '')}).")

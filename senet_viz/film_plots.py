@@ -47,14 +47,15 @@ def film_figure(film: Film, block: str, classes: list[str], epoch: int) -> go.Fi
         title=f"{block}, {frame_label(film, epoch)}", height=430, plot_bgcolor="white",
         margin={"t": 50, "b": 10, "l": 10, "r": 10}, xaxis_title="channel index",
         yaxis={"title": "activation s", "range": [0, 1.02]},
-        updatemenus=[{"type": "buttons", "direction": "left", "x": 0, "y": -0.32, "xanchor": "left", "showactive": False,
+        updatemenus=[{"type": "buttons", "direction": "down", "x": 0, "y": -0.2, "xanchor": "left", "yanchor": "top",
+                      "showactive": False, "pad": {"t": 0, "r": 10},
                       "buttons": [
                           {"label": "▶ Play", "method": "animate",
                            "args": [None, {"frame": {"duration": 350, "redraw": True}, "fromcurrent": True,
                                            "transition": {"duration": 0}}]},
                           {"label": "❚❚ Pause", "method": "animate",
                            "args": [[None], {"mode": "immediate", "frame": {"duration": 0}, "transition": {"duration": 0}}]}]}],
-        sliders=[{"active": film.epochs.index(epoch), "steps": steps, "x": 0.17, "len": 0.83, "y": -0.2,
+        sliders=[{"active": film.epochs.index(epoch), "steps": steps, "x": 0.2, "len": 0.8, "y": -0.2,
                   "currentvalue": {"prefix": "epoch "}, "pad": {"t": 10}}],
     )
     return fig
@@ -71,12 +72,12 @@ def specificity_figure(film: Film, epoch: int | None = None) -> go.Figure:
                                  line={"color": PALETTE[j % len(PALETTE)]}, marker={"size": 4},
                                  hovertemplate=f"stage {stage}<br>epoch %{{x}}<br>between/within %{{y:.2f}}<extra></extra>"))
     fig.add_hline(y=1, line={"color": "#555", "dash": "dot", "width": 1}, annotation_text="between = within",
-                  annotation_position="top left")
+                  annotation_position="bottom right")
     last = max(spec) if spec else None
     crossed = first_crossing(epochs, spec[last]) if last is not None else None
     if crossed is not None:
         fig.add_vline(x=crossed, line={"color": PALETTE[len(spec) - 1], "dash": "dash", "width": 1},
-                      annotation_text=f"stage {last} > 1 from epoch {crossed}", annotation_position="top right")
+                      annotation_text=f"stage {last} first above 1: epoch {crossed}", annotation_position="top right")
     if epoch is not None:
         fig.add_vline(x=epoch, line={"color": "#999", "width": 1})
     fig.update_layout(title="Class-specificity by stage over training", height=330, plot_bgcolor="white",

@@ -234,3 +234,25 @@ def test_the_lesson_walks_with_next_a_link_opens_its_step_and_the_presenter_view
     except Exception:
         _shot_on_failure(page, "lesson")
         raise
+
+
+def test_class_patterns_plays_the_training_film(browser_page):
+    from senet_viz.artefacts import film_file
+
+    if not film_file("se_resnet20_cifar10").is_file():
+        pytest.skip("no film is shipped")
+    url, page, errors, _ = browser_page
+    try:
+        page.goto(f"{url}/class_patterns")
+        wait_rendered(page)
+        title = page.locator(".js-plotly-plot .gtitle", has_text="SE_4_3, epoch")
+        title.first.wait_for(timeout=60_000)
+        before = title.first.text_content()
+        page.locator(".js-plotly-plot .updatemenu-button", has_text="Play").first.click()  # from the last frame: over again
+        page.wait_for_function(
+            "before => [...document.querySelectorAll('.js-plotly-plot .gtitle')].some(t => t.textContent.startsWith('SE_4_3') "
+            "&& t.textContent !== before)", arg=before, timeout=30_000)
+        assert not errors, errors
+    except Exception:
+        _shot_on_failure(page, "class-patterns-film")
+        raise

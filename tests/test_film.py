@@ -154,3 +154,35 @@ def test_training_film_of_a_model_without_one_is_one_clear_error():
 
     with pytest.raises(senet_viz.SenetVizError, match="resnet20_cifar10 has no training film"):
         senet_viz.training_film("resnet20_cifar10")
+
+
+@pytest.mark.skipif(not __import__("senet_viz.artefacts", fromlist=["film_file"]).film_file("se_resnet20_cifar10").is_file(),
+                    reason="no film is shipped")
+def test_class_patterns_plays_the_film_of_the_shipped_weights():
+    import json as _json
+
+    from app_support import assert_ok, run_app
+
+    import senet_viz
+    from senet_viz.film import film_sentence
+
+    at = run_app().switch_page("pages/class_patterns.py").run()
+    assert_ok(at)
+    film = senet_viz.training_film()
+    figures = [_json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    played = [f for f in figures if f.get("frames")]
+    assert len(played) == 1 and [fr["name"] for fr in played[0]["frames"]] == [str(e) for e in film.epochs]
+    assert played[0]["layout"]["sliders"][0]["active"] == len(film.epochs) - 1  # it starts at the shipped weights
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert film_sentence(film).replace("\\", "")[:60] in captions and "Frames: " in captions
+    at.select_slider(key="film_epoch").set_value(film.epochs[0]).run()
+    played = [_json.loads(c.proto.spec) for c in at.get("plotly_chart") if _json.loads(c.proto.spec).get("frames")]
+    assert played[0]["layout"]["sliders"][0]["active"] == 0
+
+
+def test_weights_without_a_film_say_so_in_one_line():
+    from app_support import run_app
+
+    at = run_app(weights="random").switch_page("pages/class_patterns.py").run()
+    assert not at.exception
+    assert any("No training film for these weights" in c.value for c in at.caption)
