@@ -103,3 +103,42 @@ def test_every_se_block_of_the_shipped_model_responds_to_the_picture():
     assert [h.name for h in report] == [b.name for b in model.blocks]
     for h in report:
         assert h.healthy and (h.s_std >= 0.03 or h.state == "saturated") and h.live_share >= 0.5, h
+
+
+def test_the_films_last_frame_is_the_shipped_weights_on_its_probe():
+    """The film is the shipped run's: its last frame equals statistics made now from the shipped
+    weights on the same probe, its replayed losses stayed within 1e-3 of the card's history, and
+    every frame holds the probe's pictures for every block and class."""
+    if not (CIFAR / "test.tar.gz").is_file():
+        pytest.skip("the CIFAR-10 archives are not in ../shared")
+    import numpy as np
+    import torch
+    from safetensors.torch import load_file
+
+    import senet_viz
+    from senet_viz.data import open_source, sha256_file
+    from senet_viz.film import frame_stats, probe_indices
+    from senet_viz.models.project import PROJECT_MODELS
+    from senet_viz.train import decoded_arrays, normalise
+
+    film = senet_viz.training_film("se_resnet20_cifar10")
+    card = json.loads(card_file("se_resnet20_cifar10").read_text())
+    assert film.weights_sha256 == card["weights_sha256"] == sha256_file(weights_file("se_resnet20_cifar10"))
+    assert film.sources[film.epochs[-1]] == "final" and film.epochs[-1] == 160
+    assert film.replay["max_loss_gap"] <= 1e-3
+    history = {h["epoch"]: h["loss"] for h in card["history"]}
+    assert all(abs(film.losses[e] - history[e]) <= 1e-3 for e in film.replay["epochs"])
+    test = open_source(str(CIFAR / "test.tar.gz"))
+    assert film.probe["sha256"] == test.checksum and film.probe["per_class"] >= 50
+    x, y = decoded_arrays(test)
+    idx = probe_indices(y, film.probe["per_class"])
+    net = PROJECT_MODELS["se_resnet20_cifar10"].build()
+    net.load_state_dict(load_file(str(weights_file("se_resnet20_cifar10"))))
+    now = frame_stats(net, normalise(torch.from_numpy(x[idx])), torch.from_numpy(y[idx]).long(), film.class_names)
+    last = film.stats(160)
+    for e in film.epochs:
+        assert film.stats(e).count.tolist() == [film.probe["per_class"]] * 10 and len(film.stats(e).blocks) == 9
+    for b in film.blocks:
+        # float16 frames (2^-11 relative on s in [0, 1]) and another machine's kernels (~1e-6): 2e-3 covers both
+        np.testing.assert_allclose(last.excitation_mean(b), now.excitation_mean(b), atol=2e-3, rtol=0)
+        assert last.specificity(b) == pytest.approx(now.specificity(b), rel=1e-2)
