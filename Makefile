@@ -1,15 +1,18 @@
 # The two commands a newcomer needs: `make run` (the app) and `make test` (the tests).
-# Each creates or updates the virtual environment from requirements.txt first.
+# Each creates or updates the virtual environment first: requirements.txt and requirements-test.txt
+# at the exact versions the tests last passed with (constraints.txt), and this checkout itself
+# (editable, so `senet-viz` and `import senet_viz` work from any folder).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test venv lint bench classroom clean-venv
+.PHONY: run test venv lint bench classroom clean-venv lock check-dist
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-test.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -32,3 +35,17 @@ bench: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The newest versions the ranges in requirements*.txt allow, pinned into constraints.txt, then the
+# tests with exactly those: `make lock` (commit constraints.txt when they pass).
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt
+	( echo "# The exact versions 'make test' last passed with (make lock refreshes this file and runs the tests)."; \
+	  .venv-lock/bin/pip freeze --exclude-editable | grep -v -E '^(pip|setuptools|wheel)==' ) > constraints.txt
+	rm -rf .venv-lock
+	$(MAKE) test
+
+# The wheel as a practitioner installs it, checked from outside the checkout (CI runs this).
+check-dist: $(STAMP)
+	PY=$(PY) PYTHON=$(PYTHON) scripts/check_dist.sh

@@ -4,8 +4,8 @@
 # A walk-through of `senet_viz`'s Python interface on the shipped SE-ResNet-20, offline. It is a
 # plain Python file in the percent-cell format: Jupyter (with jupytext), VS Code and PyCharm open
 # it as a notebook; `python docs/walkthrough.py` runs it top to bottom, and the test suite does so
-# (`tests/test_walkthrough.py`). Run it from the repository root; figures go to `$WALKTHROUGH_OUT`
-# (default: a temporary folder).
+# (`tests/test_walkthrough.py`). It runs from any folder, against a checkout or an installed
+# `senet-viz`; figures go to `$WALKTHROUGH_OUT` (default: a temporary folder).
 
 # %%
 import os
@@ -17,10 +17,10 @@ import torch
 from PIL import Image
 
 import senet_viz
+from senet_viz.gallery import CIFAR_DIR as GALLERY  # the shipped gallery, wherever senet_viz is installed
 
 OUT = Path(os.environ.get("WALKTHROUGH_OUT") or tempfile.mkdtemp(prefix="walkthrough-"))
 OUT.mkdir(parents=True, exist_ok=True)
-GALLERY = Path("assets/gallery/cifar10")
 
 # %% [markdown]
 # ## 1. Load a model

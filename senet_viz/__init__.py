@@ -18,6 +18,8 @@ in hand. SE blocks are found by type (the project's, timm's, torchvision's), by 
 
 from __future__ import annotations
 
+__version__ = "0.2.0"
+
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 

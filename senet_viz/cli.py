@@ -1,4 +1,4 @@
-"""python -m senet_viz: models, inspect, cost, stats, train, evaluate.
+"""senet-viz (or python -m senet_viz): models, inspect, cost, stats, evaluate, ablate, train, app.
 
 Errors a user can cause print one line to stderr and exit with status 2.
 """
@@ -253,10 +253,40 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def version() -> str:
+    """The installed distribution's version, else the package's own (a checkout)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    from . import __version__
+
+    try:
+        return installed("senet-viz")
+    except PackageNotFoundError:
+        return __version__
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Streamlit runs the app from this installation (or checkout), with the app's own settings;
+    options given here (``--server.port 8600``) pass through to Streamlit and win."""
+    import os
+
+    from .resources import app_dir, streamlit_options
+
+    script = app_dir() / "app.py"
+    if not script.is_file():
+        raise SenetVizError(f"the app's files are not installed here (no {script})")
+    passed = [a for a in args.streamlit_args if a != "--"]
+    os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(script), *streamlit_options(), *passed])
+    return 0  # not reached: Streamlit runs in this process's place
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .film import FILM_PROBE
 
-    parser = argparse.ArgumentParser(prog="python -m senet_viz", description=__doc__.splitlines()[0])
+    prog = "senet-viz" if Path(sys.argv[0]).name == "senet-viz" else "python -m senet_viz"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: one per core)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -346,6 +376,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after this many epochs with the checkpoint written (the same command resumes)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("app", help="start the app (Streamlit); Streamlit's options pass through, e.g. --server.port 8600",
+                       prefix_chars="\0")  # every argument after 'app' is Streamlit's
+    p.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="options for streamlit run")
+    p.set_defaults(func=cmd_app)
     return parser
 
 

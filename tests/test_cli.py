@@ -91,3 +91,21 @@ def test_the_accuracy_before_averaging_is_recorded_from_the_runs_checkpoint(tmp_
     assert cli.main([*evaluate, "--weights", weights_after(140), "--record"]) == 2
     assert "only with --record one-cycle-end" in capsys.readouterr().err
     assert json.loads(card.read_text()) == written  # a refused record changes nothing
+
+
+def test_version_and_the_app_command_pass_streamlits_options_through(monkeypatch, capsys):
+    import os
+
+    from senet_viz import __version__, cli
+    from senet_viz.resources import app_dir, streamlit_options
+
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.strip().endswith(__version__)
+    ran = {}
+    monkeypatch.setattr(os, "execv", lambda exe, argv: ran.setdefault("argv", argv))
+    cli.main(["app", "--server.port", "8600", "--theme.base=dark"])
+    argv = ran["argv"]
+    assert argv[1:4] == ["-m", "streamlit", "run"] and argv[4] == str(app_dir() / "app.py")
+    assert "--server.maxUploadSize=50" in argv and argv[-3:] == ["--server.port", "8600", "--theme.base=dark"]
+    assert streamlit_options() == argv[5:-3]  # the app's own settings first: the user's come later and win

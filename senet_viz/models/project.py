@@ -10,9 +10,10 @@ from PIL import Image
 from torch import nn
 
 from ..data import CIFAR10_CLASSES
+from ..resources import assets
 from .cifar_resnet import CifarResNet
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+ASSETS = assets()
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 
