@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -324,11 +325,39 @@ def record(
     logits: list[torch.Tensor] = []
     token = _ACTIVE.set(rec)
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), exact_fp32(model.device):
             _forward(model, x_all, batch_size, autocast, rec, logits)
     finally:
         _ACTIVE.reset(token)
     return rec, logits
+
+
+_TF32_LOCK = threading.Lock()
+_TF32 = {"users": 0, "saved": None}
+
+
+@contextlib.contextmanager
+def exact_fp32(device: torch.device):
+    """TF32 off on CUDA while captures run, as it was before once the last one ends. fp32 means
+    fp32: with TF32 (cuDNN's default) the 1x1-convolution FCs of timm's and torchvision's SE
+    modules compute s to about 1e-4 (seen on an H200), and s * U no longer follows from the
+    block's weights at float32 precision. bf16 runs ask for autocast. Counted, so concurrent
+    captures in other threads keep it off until all of them are done."""
+    if device.type != "cuda":
+        yield
+        return
+    with _TF32_LOCK:
+        if _TF32["users"] == 0:
+            _TF32["saved"] = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+            torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+        _TF32["users"] += 1
+    try:
+        yield
+    finally:
+        with _TF32_LOCK:
+            _TF32["users"] -= 1
+            if _TF32["users"] == 0:
+                torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = _TF32["saved"]
 
 
 OutOfMemory = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)

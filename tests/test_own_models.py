@@ -222,3 +222,46 @@ def test_class_names_files_are_read_and_checked(tmp_path):
             read_names(bad)
     with pytest.raises(ClassNamesError, match="twice"):
         class_names(2, given="a,a", weights=None)
+
+
+def test_loading_a_model_leaves_the_process_as_it_found_it(tmp_path, monkeypatch):
+    import sys
+
+    import torch
+
+    from senet_viz.models import load_model
+
+    (tmp_path / "builds_here.py").write_text("from handwritten_se import build_semodule as build\n")
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    path_before, tf32 = list(sys.path), (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    a = load_model("se_resnet20_cifar10", weights="random", device="cpu")
+    load_model("seresnet18", weights="random", device="cpu")
+    load_model("builds_here:build", device="cpu")  # imported from the working folder
+    assert torch.equal(torch.rand(3), expected)  # the caller's random numbers go on as if nothing was loaded
+    assert sys.path == path_before and "builds_here" in sys.modules
+    assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32) == tf32
+    b = load_model("se_resnet20_cifar10", weights="random", device="cpu")  # random weights: the same on every load
+    assert all(torch.equal(x, y) for x, y in zip(a.net.state_dict().values(), b.net.state_dict().values()))
+
+
+def test_an_se_module_is_registered_once_unless_replaced():
+    import pytest
+    from torch import nn
+
+    from senet_viz.models.blocks import ADAPTERS, register_se_module
+
+    class MySE(nn.Module):
+        pass
+
+    try:
+        register_se_module(MySE, fc1="a", act="b", fc2="c", gate="d")
+        register_se_module(MySE, fc1="a", act="b", fc2="c", gate="d")  # the same again: harmless
+        with pytest.raises(ValueError, match="MySE is registered already"):
+            register_se_module(MySE, fc1="down", act="b", fc2="c", gate="d")
+        register_se_module(MySE, fc1="down", act="b", fc2="c", gate="d", replace=True)
+        assert ADAPTERS[MySE].fc1 == "down"
+    finally:
+        ADAPTERS.pop(MySE, None)

@@ -43,7 +43,7 @@ class Adapter:
 
 
 def register_se_module(module_type: type[nn.Module], *, fc1: str, act: str, fc2: str, gate: str,
-                       bn: str | None = None) -> None:
+                       bn: str | None = None, replace: bool = False) -> None:
     """Make ``module_type`` an SE block to discovery, capture and the equations.
 
     Its forward must take U and return s * U, with s computed as ``gate(fc2(act([bn](fc1(z)))))``
@@ -52,10 +52,18 @@ def register_se_module(module_type: type[nn.Module], *, fc1: str, act: str, fc2:
 
         senet_viz.register_se_module(MySE, fc1="down", act="relu", fc2="up", gate="sigmoid")
         senet_viz.register_se_module(MySE, fc1="fc.0", act="fc.1", fc2="fc.2", gate="fc.3")
+
+    A type registered already (by this call or as one of the known SE modules) is an error, so
+    that a second registration does not silently change how the first one's blocks are read;
+    ``replace=True`` asks for that.
     """
     if not (isinstance(module_type, type) and issubclass(module_type, nn.Module)):
         raise TypeError(f"register_se_module needs an nn.Module subclass, not {module_type!r}")
-    ADAPTERS[module_type] = Adapter(fc1, act, fc2, gate, bn=bn)
+    adapter = Adapter(fc1, act, fc2, gate, bn=bn)
+    if module_type in ADAPTERS and ADAPTERS[module_type] != adapter and not replace:
+        raise ValueError(f"{module_type.__name__} is registered already (as {ADAPTERS[module_type]}); "
+                         "pass replace=True to change it")
+    ADAPTERS[module_type] = adapter
 
 
 def _adapters() -> dict[type, Adapter]:

@@ -49,7 +49,8 @@ def _function(name: str) -> Callable[..., object]:
         raise UnknownModel(f"{name!r}: a network from code is named package.module:function, e.g. mymodels:build")
     module_name, func_name = name.split(":")
     cwd = str(Path.cwd())
-    if cwd not in sys.path:
+    added = cwd not in sys.path
+    if added:  # looked up in the working folder too, for this import only
         sys.path.append(cwd)
     try:
         module = importlib.import_module(module_name)
@@ -57,6 +58,9 @@ def _function(name: str) -> Callable[..., object]:
         raise UnknownModel(f"{name}: no module named {exc.name!r} (looked on the Python path and in {cwd})") from None
     except Exception as exc:  # noqa: BLE001 - the user's module may fail on import in any way
         raise UnknownModel(f"{name}: importing {module_name} failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
     func = getattr(module, func_name, None)
     if not callable(func):
         raise UnknownModel(f"{name}: {module_name} has no function {func_name!r}")

@@ -164,12 +164,6 @@ def load_model(name: str = DEFAULT_MODEL, *, weights: str | Path | None = None, 
     built (``senet_viz.models.budget``); the app passes its budget for what a browser names.
     """
     dev = resolve_device(device)
-    if dev.type == "cuda":
-        # fp32 means fp32: with TF32 (cuDNN's default) the 1x1-convolution FCs of timm's and
-        # torchvision's SE modules compute s to about 1e-4 (seen on an H200), and s * U no longer
-        # follows from the block's weights at float32 precision. bf16 runs ask for autocast.
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
     family = family_of(name)
     local = weights is not None and str(weights) != RANDOM
     state = clean(read_state_dict(weights)) if local else None
@@ -177,7 +171,8 @@ def load_model(name: str = DEFAULT_MODEL, *, weights: str | Path | None = None, 
         check_parameters(name, parameter_count(lambda: _sized(_random_builder(family, name), state, Path(str(weights)).name)),
                          max_params)
     loader = {"project": _load_project, "timm": _load_timm, "torchvision": _load_torchvision, "code": _load_code}[family]
-    built = loader(name, weights, state)
+    with torch.random.fork_rng(devices=[]):  # initialisation draws from a copy: the caller's generator is untouched
+        built = loader(name, weights, state)
     if state is not None:
         load_state(built.net, state, Path(weights).name, name)
     net = built.net.to(dev).eval().requires_grad_(False)
@@ -288,7 +283,7 @@ def output_classes(net: nn.Module, input_size: tuple[int, int, int]) -> int:
 
 def _load_project(name: str, weights, state) -> _Built:
     spec = PROJECT_MODELS[name]
-    torch.manual_seed(0)  # random weights are the same on every load
+    torch.manual_seed(0)  # random weights are the same on every load (inside load_model's fork_rng)
     net = _sized(spec.build, state, Path(str(weights)).name)
     built = _Built(net, cifar_preprocess, (3, 32, 32), _cifar_names)
     if weights is None:
