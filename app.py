@@ -6,10 +6,10 @@ import streamlit as st
 
 st.set_page_config(page_title="SENet Explorer", page_icon=":material/hub:", layout="wide")
 
-from pages import common  # noqa: E402  (after set_page_config)
 from senet_viz import narrative, plots  # noqa: E402
 from senet_viz.cost import bottleneck  # noqa: E402
 from senet_viz.models.project import training_summary  # noqa: E402
+from ui import common  # noqa: E402  (after set_page_config)
 
 
 def home() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import common
 from senet_viz import narrative
 from senet_viz.ablation import MODES, ablate
+from ui import common
 
 st.title("Ablation")
 model = common.active_model()

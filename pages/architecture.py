@@ -5,9 +5,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import common
 from senet_viz import narrative, plots
 from senet_viz.cost import downsampling_convolution
+from ui import common
 
 # Table 10 (ImageNet, SE-ResNet-50, the longer ablation schedule): r -> (top-1 err, top-5 err, params in M)
 TABLE_10 = {2: (22.29, 6.00, 45.7), 4: (22.25, 6.09, 35.7), 8: (22.26, 5.99, 30.7), 16: (22.28, 6.03, 28.1), 32: (22.72, 6.20, 26.9)}

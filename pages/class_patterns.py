@@ -7,7 +7,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import common
 from senet_viz import artefacts, narrative, plots
 from senet_viz.collect import compute_stats
 from senet_viz.data import (
@@ -23,6 +22,7 @@ from senet_viz.data import (
 from senet_viz.errors import SenetVizError
 from senet_viz.health import LIVE_SHARE, LIVE_STD
 from senet_viz.stats import ExcitationStats
+from ui import common
 
 st.title("Class patterns")
 model = common.active_model()

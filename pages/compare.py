@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from pages import common
 from senet_viz import artefacts, compare, gallery, narrative, plots
 from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.errors import SenetVizError
 from senet_viz.images import model_view
+from ui import common
 
 MODES = {"pictures": "Two pictures", "class": "A picture against a class", "twin": "SE against its twin without SE"}
 SOURCES = {"gallery": "Gallery", "test": "CIFAR-10 test picture", "upload": "Upload", "camera": "Camera"}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from pages import common
 from senet_viz import plots
 from senet_viz.cost import bottleneck, cost
 from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.equations import u_origin, walkthrough
+from ui import common
 
 STEPS = ["U = F_tr(X)", "Squeeze z", "W1 z + b1", "δ ({delta})", "W2 δ + b2", "σ → s", "Scale s_c · u_c", "Check & Eq. 5"]
 

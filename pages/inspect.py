@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from pages import common
 from senet_viz import narrative, plots
 from senet_viz.capture import capture
 from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.images import model_view
+from ui import common
 
 
 @st.cache_data(max_entries=8, show_spinner="Capturing every uploaded picture…")

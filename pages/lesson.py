@@ -11,7 +11,6 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import common, lesson_room
 from senet_viz import film as film_module
 from senet_viz import film_plots, gallery, lesson, narrative, plots
 from senet_viz.compare import divergence, most_different
@@ -19,6 +18,7 @@ from senet_viz.cost import bottleneck
 from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.equations import squeeze_kind, u_origin, walkthrough
 from senet_viz.rooms import PASSWORD_ENV, Place, question_id
+from ui import common, lesson_room
 
 STEPS = lesson.STEPS
 #: Large type, no sidebar, the whole width: readable from the back of a lecture hall.

@@ -219,7 +219,7 @@ def test_a_corrupt_weights_upload_keeps_the_app_usable():
 
 
 def test_user_text_is_never_markup():
-    from pages.common import plain
+    from ui.common import plain
 
     assert plain("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert\\(1\\)\\>"
     # a word joiner (U+2060) after the scheme: GitHub's Markdown would make a link of the bare text

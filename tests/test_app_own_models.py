@@ -90,7 +90,7 @@ def _must_not_run(*args, **kwargs):
 
 @pytest.mark.parametrize("how", ["link", "sidebar", "password"])
 def test_a_network_from_code_for_the_person_at_the_machine(monkeypatch, how):
-    from pages import common
+    from ui import common
 
     monkeypatch.setenv("SENET_VIZ_ALLOW_CODE_MODELS", "1")
     if how == "password":

@@ -21,7 +21,7 @@ def test_the_setting_wins(monkeypatch):
 def test_the_app_sets_the_threads_the_setting_asks_for(monkeypatch):
     """The app's model loader sets torch's threads for the whole process from SENET_VIZ_THREADS
     (the suite sets 2, so the test order cannot change which kernels later tests run)."""
-    from pages.common import threads
+    from ui.common import threads
 
     monkeypatch.setenv("SENET_VIZ_THREADS", "3")
     try:

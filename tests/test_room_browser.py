@@ -34,7 +34,7 @@ for (const name of ["pushState", "replaceState"]) {
 
 
 #: Followers look at the room only once an hour: every move a student sees in these tests was
-#: delivered by waking them (``pages/room_wake.py``; across processes, Redis pub/sub).
+#: delivered by waking them (``ui/room_wake.py``; across processes, Redis pub/sub).
 WOKEN_ONLY = {"SENET_VIZ_ROOM_LOOK_EVERY": "3600"}
 
 

@@ -124,7 +124,7 @@ def test_no_key_is_on_a_students_page_and_no_lecturer_link_is_offered():
 
 
 def test_sixty_sessions_without_the_password_start_no_room():
-    from pages import lesson_room
+    from ui import lesson_room
 
     before = len(lesson_room.store())
     for i in range(60):
@@ -140,7 +140,7 @@ def test_sixty_sessions_without_the_password_start_no_room():
 
 
 def test_password_guesses_are_limited_per_session_and_per_process(monkeypatch):
-    from pages import common
+    from ui import common
 
     common.password_tries.clear()
     at = _lesson()
@@ -210,7 +210,7 @@ def test_leave_reveal_rejoin_shows_nothing_before_the_reveal():
 
 
 def test_a_room_that_closes_while_followed_says_so_once():
-    from pages import lesson_room
+    from ui import lesson_room
 
     _lecturer_at, code, _key = _lecturer()
     student = _lesson(room=code)
@@ -252,7 +252,7 @@ def test_a_picture_change_within_a_step_starts_a_new_count():
     radio.set_value(1).run()
     lecturer.run()
     assert any("**1** answer so far" in m.value for m in lecturer.markdown)
-    from pages import lesson_room
+    from ui import lesson_room
 
     room = lesson_room.store()
     assert room.counts(code, first_question, _key) == {0: 2}  # the first question's answers stay with it
@@ -261,7 +261,7 @@ def test_a_picture_change_within_a_step_starts_a_new_count():
 def test_a_follower_on_another_question_cannot_answer():
     lecturer, code, _key = _lecturer()
     student = _lesson(room=code)
-    from pages import lesson_room
+    from ui import lesson_room
 
     other = lesson_room.store().get(code).place
     import dataclasses
@@ -280,7 +280,7 @@ def test_the_presenter_locks_counts_down_resets_and_exports():
     import csv
     import io
 
-    from pages import lesson_room
+    from ui import lesson_room
 
     lecturer, code, key = _lecturer()
     students = [_lesson(room=code) for _ in range(3)]

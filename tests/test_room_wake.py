@@ -1,4 +1,4 @@
-"""Waking a room's followers (``pages/room_wake.py``) against a stand-in for Streamlit's session
+"""Waking a room's followers (``ui/room_wake.py``) against a stand-in for Streamlit's session
 manager: who is rerun when a room changes, and who is forgotten."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from streamlit.proto.ClientState_pb2 import ClientState
 
-from pages import room_wake
+from ui import room_wake
 
 
 class FakeSession:

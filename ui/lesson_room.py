@@ -14,9 +14,9 @@ import io
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import common, room_wake
 from senet_viz import gallery, plots
 from senet_viz.rooms import Place, Room, RoomError, RoomStore, store_from_environment
+from ui import common, room_wake
 
 FOLLOW_EVERY = 0.5  # seconds between the lecturer's looks at the answers
 
