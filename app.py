@@ -87,5 +87,6 @@ PAGES = {
 }
 
 page = st.navigation(list(PAGES.values()))
+common.self_check()
 common.sidebar()
 page.run()

@@ -39,6 +39,7 @@ from senet_viz.models.code import code_models_allowed, is_code_name, refuse_code
 from senet_viz.models.project import PROJECT_MODELS
 from senet_viz.rooms import PASSWORD_ENV, start_refusal
 from senet_viz.stats import ExcitationStats
+from ui import internals
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
@@ -204,12 +205,9 @@ def route_through_app() -> None:
     first request is a page's link before any session of the process has run app.py: no sidebar,
     no model picker, no link parameters. Switch the process to app.py's navigation and rerun, so
     a shared link works on a freshly started server too."""
-    from streamlit.runtime.pages_manager import PagesManager
-
     # Only for a session that has never been through app.py: Streamlit's AppTest re-enters the
     # pages-folder mode on every run, and a rerun there would swallow the click that caused it.
-    if getattr(PagesManager, "uses_pages_directory", False) and not st.session_state.get("_through_app"):
-        PagesManager.uses_pages_directory = False
+    if not st.session_state.get("_through_app") and internals.leave_pages_directory_mode():
         st.rerun()
 
 
@@ -279,12 +277,13 @@ def client_address() -> str | None:
     counts as from elsewhere (None): behind a proxy every browser would look local."""
     if guard.through_proxy(st.context.headers):
         return None
-    try:
-        from streamlit.runtime.context import _get_client_context
-    except ImportError:  # another Streamlit: only the public, loopback-blind address
-        return st.context.ip_address
-    client = _get_client_context()
-    return getattr(client, "remote_ip", None) if client is not None else None
+    return internals.client_ip(fallback=st.context.ip_address)
+
+
+@st.cache_resource(show_spinner=False)
+def self_check() -> None:
+    """Once per process: which features are off because this Streamlit lacks an internal."""
+    internals.report_once()
 
 
 def lecturer_password() -> str | None:

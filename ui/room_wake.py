@@ -4,15 +4,17 @@ processes) and the sessions of this process that follow that room rerun at once.
 then costs the server nothing but a slow look now and then (``LOOK_EVERY``), which also covers a
 change missed while Redis reconnected.
 
-Streamlit has no public call to rerun another session; this uses the one its "run on save"
-uses (``AppSession.request_rerun`` with the session's last client state). Where that is not
-there (another Streamlit), ``available`` is False and followers look twice a second instead.
+Streamlit has no public call to rerun another session; ``ui.internals`` holds the one its "run
+on save" uses. Where that is not there (another Streamlit), ``available`` is False and followers
+look twice a second instead.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+
+from ui import internals
 
 #: Seconds between a woken follower's own looks at the room (the tests set hours: only a wake moves it).
 LOOK_EVERY = float(os.environ.get("SENET_VIZ_ROOM_LOOK_EVERY", 10))
@@ -23,41 +25,10 @@ WAIT_STEP, WAIT_TRIES = 0.05, 40  # a wake waits for a run in progress, at most 
 
 def _runtime():
     """Streamlit's session manager and the ClientState message, or None where they are not there."""
-    try:
-        from streamlit.proto.ClientState_pb2 import ClientState
-        from streamlit.runtime import Runtime
-
-        if not Runtime.exists():
-            return None
-        manager = Runtime.instance()._session_mgr
-        if not hasattr(manager, "get_active_session_info"):
-            return None
-        return manager, ClientState
-    except (ImportError, AttributeError):
-        return None
+    return internals.session_manager()
 
 
-def current_session() -> tuple[str, str] | None:
-    """(session id, page script hash) of the session whose script is running, or None."""
-    try:
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-    except ImportError:
-        return None
-    ctx = get_script_run_ctx()
-    return (ctx.session_id, ctx.page_script_hash) if ctx is not None else None
-
-
-def _rerun(session, ClientState, tries: int) -> None:
-    """Rerun ``session``'s whole page with the client state its last run left (on its event loop).
-    While a run of its own is in progress (a click on an answer, say) it is not cut short: the
-    wake waits for it, so the rerun starts from the widget values that run brought."""
-    if getattr(session, "_scriptrunner", None) is not None and tries > 0:
-        session._event_loop.call_later(WAIT_STEP, _rerun, session, ClientState, tries - 1)
-        return
-    state = ClientState()
-    state.CopyFrom(session._client_state)
-    state.fragment_id, state.is_auto_rerun = "", False  # the whole page, not a fragment
-    session.request_rerun(state)
+current_session = internals.current_session
 
 
 class Waker:
@@ -113,12 +84,11 @@ class Waker:
         gone = []
         for session_id, page in sessions.items():
             try:
-                info = manager.get_active_session_info(session_id)
-                session = info.session if info is not None else None
-                if session is None or session._client_state.page_script_hash != page:
+                session = internals.active_session(manager, session_id)
+                if session is None or internals.session_page(session) != page:
                     gone.append(session_id)
                     continue
-                session._event_loop.call_soon_threadsafe(_rerun, session, ClientState, WAIT_TRIES)
+                internals.call_soon(session, internals.rerun, session, ClientState, WAIT_TRIES, WAIT_STEP)
             except Exception:  # noqa: BLE001 - a session closing meanwhile: its own look finds the room
                 gone.append(session_id)
         with self._lock:
