@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from senet_viz import gallery, plots
+from senet_viz.lesson import STEPS
 from senet_viz.rooms import Place, Room, RoomError, RoomStore, store_from_environment
 from ui import common, room_wake
 
@@ -23,7 +24,7 @@ FOLLOW_EVERY = 0.5  # seconds between the lecturer's looks at the answers
 
 @st.cache_resource(show_spinner=False)
 def store() -> RoomStore:
-    return store_from_environment()
+    return store_from_environment(steps=len(STEPS))
 
 
 @st.cache_resource(show_spinner=False)
