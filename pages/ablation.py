@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from senet_viz import narrative
+from senet_viz import narrative, plots
 from senet_viz.ablation import MODES, ablate
 from ui import common
 
@@ -36,7 +35,9 @@ if mode == "class_mean":
     k = stats.class_names.index(cls)
     class_means = {b: stats.excitation_mean(b)[k] for b in stats.blocks}
 
-changed = ablate(model, [picture], blocks, mode, value=value, class_means=class_means)
+changed = common.shared("ablation", (*common.model_key(model), common.picture_hash(data), tuple(blocks), mode, value,
+                                      cls if class_means is not None else None),
+                         lambda: ablate(model, [picture], blocks, mode, value=value, class_means=class_means))
 left, right = st.columns([1, 2])
 left.image(picture, caption=common.plain(name), width="stretch")
 with right:
@@ -45,10 +46,7 @@ with right:
                 f"**after:** {common.plain(after[0][0])} ({after[0][1]:.1%})")
     top_names = list(dict.fromkeys([c for c, _ in before] + [c for c, _ in after]))[:8]
     idx = [model.class_names.index(c) for c in top_names]
-    fig = go.Figure([go.Bar(name="as trained", x=top_names, y=base.probs[0, idx]),
-                     go.Bar(name="ablated", x=top_names, y=changed.probs[0, idx])])
-    fig.update_layout(barmode="group", height=320, yaxis_title="probability", margin={"t": 20})
-    common.draw(fig)
+    common.draw(plots.prediction_bars(top_names, base.probs[0, idx], changed.probs[0, idx]))
 
 st.subheader("Test accuracy with SE switched off, stage by stage")
 art = common.shipped(model)["ablation"]
@@ -57,18 +55,7 @@ if res is None:
     st.info(f"Not shown: {art.reason}. The project's ablate command computes them for any weights file "
             "(about two minutes on a CPU for the 10,000 test pictures).", icon=":material/science:")
 else:
-    top1 = res["top1"]
-    groups = [k.split(": ", 1)[1] for k in top1 if k.startswith("off: ")]
-    fig = go.Figure([go.Bar(name="as trained", x=["none"], y=[100 * top1["none"]], text=[f"{100 * top1['none']:.2f}%"],
-                            textposition="outside")])
-    for prefix, label in (("off", "s := 1"), ("mean", "s := all-class mean")):
-        keys = [f"{prefix}: {g}" for g in groups if f"{prefix}: {g}" in top1]
-        if keys:
-            fig.add_trace(go.Bar(name=label, x=[k.split(": ", 1)[1] for k in keys], y=[100 * top1[k] for k in keys],
-                                 text=[f"{100 * top1[k]:.2f}%" for k in keys], textposition="outside"))
-    fig.update_layout(height=380, yaxis_title="top-1 accuracy (%)", yaxis_range=[0, 105], xaxis_title="SE switched off in",
-                      margin={"t": 20}, barmode="group")
-    common.draw(fig)
+    common.draw(plots.ablation_bars(res["top1"]))
     st.markdown(narrative.ablation_sentence(res))
     st.caption(f"{res['n']:,} test pictures, trained weights unchanged (the paper instead retrains without SE in that stage). "
                "s := 1 removes the block and also the scale the network was trained with; s := the all-class mean keeps "

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from senet_viz import narrative, plots
 from senet_viz.cost import downsampling_convolution
+from senet_viz.paper import TABLE_10
 from ui import common
-
-# Table 10 (ImageNet, SE-ResNet-50, the longer ablation schedule): r -> (top-1 err, top-5 err, params in M)
-TABLE_10 = {2: (22.29, 6.00, 45.7), 4: (22.25, 6.09, 35.7), 8: (22.26, 5.99, 30.7), 16: (22.28, 6.03, 28.1), 32: (22.72, 6.20, 26.9)}
-
 
 st.title("Architecture & cost")
 model = common.active_model()
@@ -38,9 +34,8 @@ no_last = st.toggle("No SE in the last stage", key="no_last")
 st.query_params["r"] = str(r)
 common.sync_query_param("no_last", "1" if no_last else None)
 
-last_params = rep.stages[-1].params if rep.stages else 0
-se_params = rep.se_params - last_params if no_last else rep.se_params
-overhead = 100.0 * se_params / max(1, rep.base_params)
+se_params = rep.se_params - (rep.stages[-1].params if rep.stages else 0) if no_last else rep.se_params
+overhead = rep.overhead_without_last_stage_pct if no_last else rep.overhead_pct
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Parameters without SE", f"{rep.base_params / 1e6:.3f}M")
 m2.metric("with SE" + (" (none in the last stage)" if no_last else ""), f"{(rep.base_params + se_params) / 1e6:.3f}M",
@@ -71,12 +66,7 @@ with left:
         hide_index=True, width="stretch", height=min(600, 36 * len(rep.blocks) + 40))
 with right:
     st.subheader("SE parameters per stage")
-    stages = [f"stage {s.stage}" for s in rep.stages]
-    fig = go.Figure(go.Bar(x=stages, y=[s.params for s in rep.stages], name="counted",
-                           text=[f"{s.params / max(1, rep.se_params):.0%}" for s in rep.stages], textposition="outside"))
-    fig.add_trace(go.Scatter(x=stages, y=[s.eq5_params for s in rep.stages], mode="markers", name="Eq. 5", marker={"size": 12, "symbol": "x"}))
-    fig.update_layout(height=360, yaxis_title="parameters", margin={"t": 20})
-    common.draw(fig)
+    common.draw(plots.se_params_by_stage(rep))
     share = rep.stages[-1].params / max(1, rep.se_params)
     st.caption(f"The last stage holds {share:.0%} of the SE parameters at r = {r}: C_s² grows fastest with the width.")
     common.paper_note("for SE-ResNet-50 about 1.57M of the 2.51M SE parameters (Eq. 5) sit in the last stage; removing SE "

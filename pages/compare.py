@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from senet_viz import artefacts, compare, gallery, narrative, plots
@@ -159,8 +158,7 @@ elif mode == "class":
         cls = st.selectbox("Class", classes, key="cmp_class")
         common.sync_query_param("cls", cls)
         k = classes.index(cls)
-        dist = [float(np.abs(cap.excitation[b][0] - stats.excitation_mean(b)[k]).mean()) for b in stats.blocks]
-        within = [float(stats.excitation_std(b)[k].mean()) for b in stats.blocks]
+        dist, within = compare.against_class({b: cap.excitation[b][0] for b in stats.blocks}, stats, k)
         common.draw(plots.divergence_chart(stats.blocks, within, dist, f"{pic[0]} against the class '{cls}'",
                                            bar_name="mean |s − class mean|", line_name="within-class std"))
         st.caption("Bars: mean |s − class mean| per block; line (right axis): the class's own mean within-class std, "
@@ -209,8 +207,7 @@ else:
                   twin.name: [f"{twin_card['test']['per_class'][c]:.1%}" for c in per],
                   "difference (points)": [f"{100 * (v - twin_card['test']['per_class'][c]):+.1f}" for c, v in per.items()]},
                  hide_index=True)
-    per_class_n = card["test"]["n"] // len(per)
-    half_width = max(100 * 1.96 * (v * (1 - v) / per_class_n) ** 0.5 for v in per.values())
+    per_class_n, half_width = compare.per_class_half_width(per, card["test"]["n"])
     st.caption(f"From the two model cards: {card['test']['n']:,} test pictures each, {per_class_n:,} per class, so a "
                f"class's accuracy has a 95% interval of at most ±{half_width:.1f} points here.")
     st.markdown(narrative.gain_sentence(card, twin_card))

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from senet_viz import plots
-from senet_viz.cost import bottleneck, cost
+from senet_viz.cost import bottleneck
 from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.equations import u_origin, walkthrough
 from ui import common
@@ -135,7 +135,7 @@ def steps_view() -> None:
         ok = max(w.checks.values()) < 1e-4
         st.markdown((":material/check_circle:" if ok else ":material/warning:") + " Recomputed in float64 from the block's own parameters against what the network computed: "
                     + ", ".join(f"max |Δ{k}| = {v:.2e}" for k, v in w.checks.items()))
-        rep = cost(model)
+        rep = common.cached_cost(model, common.model_key(model), None)
         terms = " + ".join(f"{s.blocks}\\cdot{s.channels}^2" for s in rep.stages)
         st.latex(rf"\frac{{2}}{{r}}\sum_s N_s C_s^2 = \frac{{2}}{{{rep.reduction:g}}}\left({terms}\right) = {rep.eq5_params:,.0f}")
         st.markdown(f"Counted SE parameters (with biases and the real bottleneck widths): **{rep.se_params:,}**, "

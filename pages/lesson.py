@@ -8,11 +8,10 @@ question needs something the loaded weights lack says so and offers what it can 
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from senet_viz import film as film_module
-from senet_viz import film_plots, gallery, lesson, narrative, plots
+from senet_viz import gallery, lesson, narrative, plots
 from senet_viz.compare import divergence, most_different
 from senet_viz.cost import bottleneck
 from senet_viz.data import CIFAR10_CLASSES
@@ -33,7 +32,7 @@ def go_to(step: int) -> None:
     st.session_state.lesson_step = min(max(step, 0), len(STEPS) - 1)
 
 
-def chart(fig: go.Figure | plots.Chart, summary: str, numbers: dict | None = None, key: str | None = None) -> None:
+def chart(fig, summary: str, numbers: dict | None = None, key: str | None = None) -> None:
     """A chart, one line saying what it shows, and its numbers in an expander."""
     common.draw(fig, key=key)
     st.caption(common.plain(summary))  # summaries name classes, which may be user text
@@ -312,7 +311,7 @@ def learned(model) -> None:
     st.markdown("How did it come about? The same network during its training, measured after every epoch on the "
                 "same test pictures:")
     spec = film_module.stage_specificity_over_epochs(film)
-    chart(common.shared("film-specificity", (model.weights_sha256, None), lambda: film_plots.specificity_figure(film)),
+    chart(common.shared("film-specificity", (model.weights_sha256, None), lambda: plots.specificity_figure(film)),
           film_module.film_sentence(film) + " The film plays on the Class patterns page.",
           {"epoch": film.epochs, **{f"stage {k}": [round(float(x), 3) for x in v] for k, v in spec.items()}},
           key="lesson_film")
@@ -336,12 +335,7 @@ def step_ablation(ctx: dict) -> None:
     if ask(lesson.ablation_drop(result, group, trained=not model.random_weights), ctx["step"]):
         top1 = result["top1"]
         keys = [k for k in top1 if k == "none" or k.startswith("off: ")]
-        fig = go.Figure(go.Bar(x=[k.removeprefix("off: ") for k in keys], y=[100 * top1[k] for k in keys],
-                               text=[f"{100 * top1[k]:.2f}%" for k in keys], textposition="outside",
-                               marker_color=plots.PALETTE[0]))
-        fig.update_layout(height=340, yaxis_title="top-1 accuracy (%)", yaxis_range=[0, 105], xaxis_title="s := 1 in",
-                          margin={"t": 20})
-        chart(fig, f"Top-1 accuracy on {result['n']:,} test pictures with s := 1 in each stage, in all, and in none. "
+        chart(plots.stage_off_bars(top1), f"Top-1 accuracy on {result['n']:,} test pictures with s := 1 in each stage, in all, and in none. "
                    + narrative.ablation_sentence(result),
               {"s := 1 in": keys, "top-1": [top1[k] for k in keys]}, key="lesson_ablation_chart")
 
@@ -359,21 +353,12 @@ def step_cost(ctx: dict) -> None:
         nominal = int(built.reduction) if built.reduction in R_CHOICES else 16
         r = st.select_slider("Reduction ratio r", R_CHOICES, value=nominal, key="lesson_cost_r")
         at_r, exact = common.cached_cost(model, key, float(r)), common.cached_cost(model, key, float(r), False)
-        stages = [f"stage {s.stage} (C = {s.channels})" for s in at_r.stages]
-        series = [("as built", at_r, plots.PALETTE[0])]
-        if at_r.eq5_gap().floored:
-            series.append(("C/r exactly, no floor", exact, plots.PALETTE[3]))
-        fig = go.Figure([go.Bar(name=label, x=stages, y=[s.params for s in rep.stages], marker_color=colour)
-                         for label, rep, colour in series]
-                        + [go.Bar(name="Eq. 5 (no biases)", x=stages, y=[s.eq5_params for s in at_r.stages],
-                                  marker_color=plots.PALETTE[2])])
-        fig.update_layout(barmode="group", height=340, yaxis_title=f"SE parameters at r = {r}", margin={"t": 20},
-                          legend={"orientation": "h", "y": -0.2})
+        floored = at_r.eq5_gap().floored
         at_gap = at_r.eq5_gap()
-        chart(fig, f"SE parameters of {model.name} per stage at r = {r}, counted from its modules: "
+        chart(plots.se_params_at_r(at_r, exact if floored else None, r), f"SE parameters of {model.name} per stage at r = {r}, counted from its modules: "
                    f"{at_r.se_params:,} ({at_r.overhead_pct:.2f}% of the network without SE) against Eq. 5's "
                    f"{at_gap.eq5:,.0f}" + (f"; with h = C/r exactly {exact.se_params:,} ({exact.overhead_pct:.2f}%)"
-                                             if len(series) > 1 else "") + ".",
+                                             if floored else "") + ".",
               {"stage": [s.stage for s in at_r.stages], "N_s": [s.blocks for s in at_r.stages],
                "C_s": [s.channels for s in at_r.stages], "counted": [s.params for s in at_r.stages],
                "C/r exactly": [s.params for s in exact.stages], "Eq. 5": [s.eq5_params for s in at_r.stages]},
@@ -394,11 +379,7 @@ def step_twin(ctx: dict) -> None:
                 f"{card['test']['n']:,} test pictures. The test set is finite, so a difference needs an interval.")
     if ask(lesson.beats_twin(card, twin), ctx["step"]):
         diff, lo, hi, _paired = narrative.accuracy_difference(card, twin)
-        fig = go.Figure(go.Bar(x=[card["name"], twin["name"]], y=[100 * card["test"]["top1"], 100 * twin["test"]["top1"]],
-                               text=[f"{100 * card['test']['top1']:.2f}%", f"{100 * twin['test']['top1']:.2f}%"],
-                               textposition="outside", marker_color=[plots.PALETTE[0], plots.PALETTE[3]]))
-        fig.update_layout(height=320, yaxis_title="top-1 accuracy (%)", yaxis_range=[0, 105], margin={"t": 20})
-        chart(fig, narrative.gain_sentence(card, twin).replace("**", ""),
+        chart(plots.twin_accuracy(card, twin), narrative.gain_sentence(card, twin).replace("**", ""),
               {"model": [card["name"], twin["name"]], "top-1": [card["test"]["top1"], twin["test"]["top1"]],
                "SE − twin (points)": [diff, None], "95% low": [lo, None], "95% high": [hi, None]}, key="lesson_twin")
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 import streamlit as st
 import torch
 
-from senet_viz import artefacts, film_plots, gallery, guard, history, machine, plots
+from senet_viz import artefacts, gallery, guard, history, machine, plots
 from senet_viz.ablation import ablate, stage_accuracy
 from senet_viz.capture import Capture, capture
 from senet_viz.collect import compute_stats
@@ -608,15 +608,15 @@ def film_view(model: LoadedModel, prefix: str = "film") -> None:
     classes = c2.multiselect("Classes", film.class_names, default=film.class_names[:4], max_selections=10,
                              key=f"{prefix}_classes") or film.class_names[:4]
     epoch = c3.select_slider("Start at epoch", film.epochs, value=film.epochs[-1], key=f"{prefix}_epoch",
-                             format_func=lambda e: film_plots.frame_label(film, e).removeprefix("epoch "))
+                             format_func=lambda e: plots.frame_label(film, e).removeprefix("epoch "))
     left, right = st.columns(2)
     with left:
         draw(shared("film-figure", (*key, block, tuple(classes), epoch),
-                    lambda: film_plots.film_figure(film, block, classes, epoch)), key=f"{prefix}_figure")
+                    lambda: plots.film_figure(film, block, classes, epoch)), key=f"{prefix}_figure")
         st.caption(f"Class-mean s per channel of {block} (dashed: all classes) at each epoch; ▶ plays the epochs, the "
                    "slider under the chart moves through them.")
     with right:
-        draw(shared("film-specificity", (*key, epoch), lambda: film_plots.specificity_figure(film, epoch)),
+        draw(shared("film-specificity", (*key, epoch), lambda: plots.specificity_figure(film, epoch)),
              key=f"{prefix}_specificity")
         st.caption(plain(shared("film-sentence", key, lambda: film_sentence(film))))
     st.caption(plain(provenance(film)))

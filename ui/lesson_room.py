@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from senet_viz import gallery, plots
@@ -295,17 +294,8 @@ def lecturer_panel(room: Room) -> None:
                   help="Ends the room: students are told it closed, and its answers are gone.")
 
 
-def counts_chart(question, counts: dict[int, int]) -> go.Figure:
-    total = sum(counts.values())
-    colours = [plots.PALETTE[2] if i == question.answer else plots.PALETTE[9] for i in range(len(question.choices))]
-    fig = go.Figure(go.Bar(x=question.choices, y=[counts.get(i, 0) for i in range(len(question.choices))],
-                           marker_color=colours, text=[counts.get(i, 0) for i in range(len(question.choices))],
-                           textposition="outside"))
-    # choices such as "0.2098" stay names on the axis, not positions on a number line
-    fig.update_xaxes(type="category")
-    fig.update_layout(height=260, margin={"t": 30, "b": 30}, yaxis_title="answers", yaxis_range=[0, max([1, *counts.values()]) * 1.25],
-                      title=f"The class: {total} answer{'s' if total != 1 else ''} (the measured answer in green)")
-    return fig
+def counts_chart(question, counts: dict[int, int]):
+    return plots.answer_counts(question.choices, question.answer, counts)
 
 
 def describe(question, qid: str) -> None:

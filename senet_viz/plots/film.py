@@ -7,10 +7,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .film import Film, first_crossing, stage_specificity_over_epochs
-from .plots import MEAN_COLOUR, PALETTE, label
-
-_SOURCE = {"replayed": "replayed", "checkpoint": "the run's checkpoint", "training": "training", "final": "shipped weights"}
+from ..film import Film, first_crossing, stage_specificity_over_epochs
+from .base import MEAN_COLOUR, PALETTE, label
 
 
 def frame_label(film: Film, epoch: int) -> str:
