@@ -90,7 +90,7 @@ def _must_not_run(*args, **kwargs):
 
 @pytest.mark.parametrize("how", ["link", "sidebar", "password"])
 def test_a_network_from_code_for_the_person_at_the_machine(monkeypatch, how):
-    from ui import common
+    from ui import trust
 
     monkeypatch.setenv("SENET_VIZ_ALLOW_CODE_MODELS", "1")
     if how == "password":
@@ -98,7 +98,7 @@ def test_a_network_from_code_for_the_person_at_the_machine(monkeypatch, how):
         at = _code_name_in_sidebar(run_app())
         at.text_input(key="code_password").set_value("sesame").run()
     else:  # a browser at http://127.0.0.1:PORT on a server listening on :: (tests/test_browser.py drives a real one)
-        monkeypatch.setattr(common, "client_address", lambda: "::ffff:127.0.0.1")
+        monkeypatch.setattr(trust, "client_address", lambda: "::ffff:127.0.0.1")
         at = run_app(model="handwritten_se:build_semodule") if how == "link" else _code_name_in_sidebar(run_app())
     at.switch_page("pages/inspect.py").run()
     assert_ok(at)

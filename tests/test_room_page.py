@@ -140,7 +140,7 @@ def test_sixty_sessions_without_the_password_start_no_room():
 
 
 def test_password_guesses_are_limited_per_session_and_per_process(monkeypatch):
-    from ui import common
+    from ui import common, trust
 
     common.password_tries.clear()
     at = _lesson()
@@ -152,7 +152,7 @@ def test_password_guesses_are_limited_per_session_and_per_process(monkeypatch):
     at.button(key="room_start").click().run()
     assert "room" not in at.session_state and "too many lecturer password tries" in at.error[0].value
     common.password_tries.clear()
-    monkeypatch.setattr(common, "PASSWORD_TRIES_PER_PROCESS", 3)
+    monkeypatch.setattr(trust, "PASSWORD_TRIES_PER_PROCESS", 3)
     for i in range(4):  # four sessions, one guess each: the process-wide ceiling stops the fourth
         other = _lesson()
         other.text_input(key="room_password").set_value(f"guess {i}")

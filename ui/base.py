@@ -1,0 +1,74 @@
+"""Drawing and text for every page: charts with the app's toolbar, Arrow tables, results shared by
+every session, user text made inert, link parameters kept in step."""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import streamlit as st
+
+from senet_viz import plots
+
+PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def draw(figure, where=None, key: str | None = None) -> None:
+    """A chart across ``where`` (the page by default): a Plotly figure with the app's toolbar, or a
+    Vega-Lite ``plots.Chart`` with its data sent apart from its spec. ``key`` tells apart two
+    Plotly charts of the same figure."""
+    where = where or st
+    if isinstance(figure, plots.Chart):
+        # Canvas rather than SVG (Streamlit's choice below 2,000 marks): no DOM node per bar or cell
+        # for the browser to restyle when a new picture's data replaces the old.
+        spec = {**figure.spec, "usermeta": {"embedOptions": {"renderer": "canvas"}}}
+        where.vega_lite_chart(figure.data, spec, width="stretch", height=figure.spec.get("height", "content"))
+    else:
+        where.plotly_chart(figure, config=PLOTLY_CONFIG, width="stretch", key=key)
+
+
+def table(columns: dict) -> pa.Table:
+    """Named columns (lists or arrays of one length) as an Arrow table, which ``st.dataframe`` sends
+    as it is; a dict would go through pandas at every rerun of every session showing it."""
+    return pa.table({str(k): v for k, v in columns.items()})
+
+
+def sync_query_param(key: str, value: str | None) -> None:
+    if value is None:
+        st.query_params.pop(key, None)
+    elif st.query_params.get(key) != value:
+        st.query_params[key] = value
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def shared(kind: str, key: tuple, _build):
+    """A figure or result built once per ``(kind, key)`` and shared read-only by every session:
+    ``key`` must name everything it is made from (model, picture hash, block, ...). A classroom
+    that follows one lecturer asks for the same things at the same moment."""
+    return _build()
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+#: Where GitHub's Markdown makes a link of bare text (http://, www., a@b), which escaping does not stop.
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|www|mailto|xmpp)(?=\\?[:.])|(?=@)")
+
+
+WORD_JOINER = "\u2060"  # invisible, and not part of a link or an address
+
+
+def plain(text: str) -> str:
+    """User text (file, folder and class names) made inert for Streamlit's markdown: every
+    markdown, directive (:...:), LaTeX ($) and HTML character is escaped, and an invisible word
+    joiner breaks the bare links and addresses Markdown would otherwise make clickable."""
+    escaped = _MARKDOWN.sub(r"\\\1", str(text)).replace("\n", " ")
+    return _AUTOLINK.sub(lambda m: (m.group(1) or "") + WORD_JOINER, escaped)
+
+
+def error(text: str) -> None:
+    st.error(plain(text))
+
+
+def paper_note(text: str) -> None:
+    st.caption(f":material/menu_book: **Paper:** {text}")
