@@ -296,16 +296,24 @@ def main() -> None:
                     "(does memory grow from class to class?)")
     ap.add_argument("--ttl", type=float, default=120.0, help="room expiry for this run, seconds (longer than joining takes)")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--log", type=Path, default=None, help="the server's output (default: beside --out as .server.log)")
     args = ap.parse_args()
     env = {"SENET_VIZ_ROOM_TTL": str(args.ttl), "SENET_VIZ_THREADS": "2"}
     password = "room-load" if args.processes else None  # behind the proxy rooms start with the lecturer password
-    served = classroom_server(args.processes, {**env, "SENET_VIZ_LECTURER_PASSWORD": password}) if args.processes \
-        else app_server(env=env)
+    log = args.log or (args.out.with_suffix(".server.log") if args.out else Path("test-artifacts/room-load.server.log"))
+    log.parent.mkdir(parents=True, exist_ok=True)
+    served = classroom_server(args.processes, {**env, "SENET_VIZ_LECTURER_PASSWORD": password}, log=log) if args.processes \
+        else app_server(env=env, log=log)
+    ended = None
     with served as (url, proc, *_):
         server = Server(proc.pid, group=bool(args.processes))
         classes = [asyncio.run(classroom(url, server, args.students, args.steps, args.ttl, args.browsers, password))
                    for _ in range(args.classes)]
+        if proc.poll() is not None:  # the server (or, behind the proxy, the classroom script) ended during the run
+            ended = {"returncode": proc.returncode, "log_tail": log.read_text(errors="replace")[-4000:]}
+            print(f"the server process ended during the run (exit {proc.returncode}); its log: {log}", file=sys.stderr)
     result = {**classes[0], "classes": [{"follow_seconds": c["follow_seconds"], "rss_mib": c["rss_mib"]} for c in classes]}
+    result["server_log"], result["server_ended"] = str(log), ended
     result["processes"] = args.processes or 1
     result["proxy"] = "nginx, sticky sessions, Redis" if args.processes else None
     result["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": len(os.sched_getaffinity(0))}
