@@ -16,8 +16,8 @@ from senet_viz.compare import divergence, most_different
 from senet_viz.cost import bottleneck
 from senet_viz.data import CIFAR10_CLASSES
 from senet_viz.equations import squeeze_kind, u_origin, walkthrough
-from senet_viz.rooms import PASSWORD_ENV, Place, question_id
-from ui import common, lesson_room
+from senet_viz.rooms import PASSWORD_ENV
+from ui import common, lesson_room, questions
 
 STEPS = lesson.STEPS
 #: Large type, no sidebar, the whole width: readable from the back of a lecture hall.
@@ -41,68 +41,9 @@ def chart(fig, summary: str, numbers: dict | None = None, key: str | None = None
             st.dataframe(common.table(numbers), hide_index=True)
 
 
-def ask(question: lesson.Question, step: int) -> bool:
-    """Predict, then reveal: the question with its choices; True once the answer is revealed. In a
-    room, a following student's answer goes to the room and the lecturer reveals for everyone."""
-    qid = question_id(step, question.prompt, question.choices)  # answers, reveals and widgets belong to it
-    tag = qid.split(":")[1]
-    lecturer, student = lesson_room.is_lecturer(), lesson_room.following()
-    if lecturer:
-        st.session_state.lesson_question = qid  # travels with the room's place (``lecturer_place``)
-        lesson_room.describe(question, qid)
-    # a following student's radio is the room's (it starts from the answer the room holds); a choice
-    # made while exploring lives in another widget and is never carried back
-    widget = f"lesson_choice_{step}_{tag}" + ("_room" if student else "")
-    revealed_key = f"lesson_revealed_{step}_{tag}"
-    in_room_revealed = ROOM is not None and qid in ROOM.revealed
-    exploring = ROOM is not None and not lecturer and not student
-    # a follower whose screen asks another question than the lecturer's (an uploaded picture, other
-    # weights) cannot answer: the answer would count for a question nobody is asking
-    elsewhere = student and ROOM.place.question is not None and ROOM.place.question != qid
-    closed = ROOM is not None and ROOM.closed(qid)
-    st.markdown(f"**:material/help: Predict first.** {common.plain(question.prompt)}")
-    held = lesson_room.my_answer(qid) if student and not elsewhere and widget not in st.session_state else None
-    choice = st.radio("Your answer", range(len(question.choices)), index=held, key=widget,
-                      format_func=lambda k: common.plain(question.choices[k]), horizontal=True, label_visibility="collapsed",
-                      disabled=student and (in_room_revealed or elsewhere or closed),
-                      on_change=lesson_room.submit if student else None, args=(qid, widget) if student else None)
-    if elsewhere:
-        st.caption(":material/block: Your screen shows another question than the lecturer's (another picture, block or "
-                   "model), so your answer would count for nothing: the lecturer's question is answered on the "
-                   "lecturer's picture and model.")
-        return False
-    if student and not in_room_revealed:
-        st.caption(lesson_room.answer_state(ROOM, qid))
-        return False
-    if lecturer and not in_room_revealed:
-        lesson_room.live_counts(question, qid)
-        lesson_room.presenter_controls(ROOM, qid, tag)
-        st.button("Reveal to the class", key=f"lesson_reveal_{step}_{tag}", icon=":material/visibility:",
-                  on_click=lesson_room.reveal, args=(qid,), type="primary")
-        return False
-    if exploring and not in_room_revealed:  # no peeking: in a room the lecturer reveals, for everyone
-        st.caption(":material/visibility_off: The lecturer reveals this answer for the room. What you choose while "
-                   "exploring stays here and is not sent.")
-        return False
-    if not (student or lecturer or st.session_state.get(revealed_key)):
-        if st.button("Reveal the answer", key=f"lesson_reveal_{step}_{tag}", icon=":material/visibility:"):
-            st.session_state[revealed_key] = True
-        else:
-            return False
-    right, explanation = common.plain(question.choices[question.answer]), common.plain(question.explanation)
-    if choice is None:
-        st.info(f"Answer: **{right}**. {explanation}", icon=":material/lightbulb:")
-    elif question.is_right(choice):
-        st.success(f"Right: **{right}**. {explanation}", icon=":material/check_circle:")
-    else:
-        st.warning(f"The measured answer is **{right}**, not {common.plain(question.choices[choice])}. {explanation}",
-                   icon=":material/lightbulb:")
-    if in_room_revealed:
-        lesson_room.class_answers(question, qid)
-        if lecturer:
-            st.button("Ask this question again", key=f"room_reset_{tag}", icon=":material/restart_alt:",
-                      on_click=lesson_room.reset, args=(qid,), help="Forgets its answers and its reveal, for everyone.")
-    return True
+def ask(question: lesson.Question, ctx: dict) -> bool:
+    """Predict, then reveal, as this session's role in the room does it (``ui.questions``)."""
+    return questions.ask(ctx["room"], question, ctx["step"])
 
 
 def stats_or_offer(model):
@@ -166,7 +107,7 @@ def step_problem(ctx: dict) -> None:
     st.caption(f"{block.name}: U (C = {block.channels}) → squeeze → excitation ({bottleneck(model.blocks, block)}) → scale. "
                "Without SE the C maps of U go on at full strength, whatever the picture.")
     q = lesson.gate_length(block.name, block.channels, block.hidden, w.hw, ctx["at"][2])
-    if ask(q, ctx["step"]):
+    if ask(q, ctx):
         st.markdown(f"For this picture the gate of {block.name} gives its channels weights from **{w.s.min():.3f}** to "
                     f"**{w.s.max():.3f}**: the network itself decides, picture by picture, which channels to keep.")
 
@@ -183,7 +124,7 @@ def step_squeeze(ctx: dict) -> None:
               {"row": np.repeat(np.arange(u.shape[0]), u.shape[1]), "column": np.tile(np.arange(u.shape[1]), u.shape[0]),
                "u": u.ravel()}, key="lesson_map")
     with right:
-        if ask(lesson.squeeze_value(u, c, squeeze_kind(w.block)), ctx["step"]):
+        if ask(lesson.squeeze_value(u, c, squeeze_kind(w.block)), ctx):
             chart(plots.vector_bars(w.z, f"z in {w.block.name}", value_name="z"),
                   f"The squeeze of all {len(w.z)} channels: z from {w.z.min():.3f} to {w.z.max():.3f}; "
                   f"z_{c} = {w.z[c]:.4f} is channel {c}'s bar. Squeeze used: {w.squeeze_name}.",
@@ -197,7 +138,7 @@ def step_excite(ctx: dict) -> None:
                 f"W1 is {w.w1.shape[0]}×{w.w1.shape[1]}, δ is {w.delta_name}"
                 + (f" after {w.bn_name}" if w.bn_name else "") + f", W2 is {w.w2.shape[0]}×{w.w2.shape[1]} and σ is "
                 f"{w.gate_name}. Every s_c depends on all of z: this is where the channels talk to each other.")
-    if ask(lesson.damped_channels(w.s, w.block.name, w.gate_name), ctx["step"]):
+    if ask(lesson.damped_channels(w.s, w.block.name, w.gate_name), ctx):
         delta = f"{w.delta_name} after {w.bn_name}" if w.bn_name else w.delta_name
         live = int((w.hidden > 0).sum())
         chart(plots.excitation_flow(w.z, w.w1, w.fc1_out, w.hidden, w.w2, w.pre_gate, w.s, delta_name=delta,
@@ -230,7 +171,7 @@ def step_fingerprint(ctx: dict) -> None:
     st.markdown(f"Every SE block computes its own s for this picture. Stacked block by block ({len(cap.block_names)} "
                 "rows), they are the picture's excitation fingerprint.")
     excitation = {b: cap.excitation[b][0] for b in cap.block_names}
-    if ask(lesson.varied_stage(excitation), ctx["step"]):
+    if ask(lesson.varied_stage(excitation), ctx):
         spread = lesson.stage_spread(excitation)
         chart(plots.fingerprint(cap.fingerprint(), cap.block_names),
               "s of every block (rows) and channel (columns) for this picture, dark 0 to yellow 1; spread of s by stage: "
@@ -274,7 +215,7 @@ def step_pair(ctx: dict) -> None:
     # what both pictures make is computed once per pair, not once per follower
     div, q = common.shared("pair", (*ctx["at"], first_key, other, common.picture_hash(other_bytes),
                                     common.stats_key(stats) if stats is not None else None), pair)
-    if ask(q, ctx["step"]):
+    if ask(q, ctx):
         sa, sb = cap.excitation[block_name][0], other_cap.excitation[block_name][0]
         marked = most_different(sa, sb, 3)
         chart(plots.pair_lines(sa, sb, ("A", "B"), marked, f"s in {block_name}"),
@@ -293,7 +234,7 @@ def step_classes(ctx: dict) -> None:
         return
     question = common.shared("separating_stage", (*common.model_key(ctx["model"]), *common.stats_key(stats)),
                              lambda: lesson.separating_stage(stats))
-    if ask(question, ctx["step"]):
+    if ask(question, ctx):
         blocks = plots.default_blocks(stats.blocks)
         classes = stats.class_names[:4]
         chart(plots.excitation_figure(stats, blocks, classes),
@@ -332,7 +273,7 @@ def step_ablation(ctx: dict) -> None:
     if f"off: {group}" not in result["top1"]:
         st.info(f"The ablation results hold no row for {group}.")
         return
-    if ask(lesson.ablation_drop(result, group, trained=not model.random_weights), ctx["step"]):
+    if ask(lesson.ablation_drop(result, group, trained=not model.random_weights), ctx):
         top1 = result["top1"]
         keys = [k for k in top1 if k == "none" or k.startswith("off: ")]
         chart(plots.stage_off_bars(top1), f"Top-1 accuracy on {result['n']:,} test pictures with s := 1 in each stage, in all, and in none. "
@@ -349,7 +290,7 @@ def step_cost(ctx: dict) -> None:
     st.latex(r"\text{SE parameters} \approx \frac{2}{r}\sum_{s=1}^{S} N_s\, C_s^2")
     built = common.cached_cost(model, key, None)
     st.markdown(narrative.cost_sentence(built))
-    if ask(lesson.se_parameter_share(built), ctx["step"]):
+    if ask(lesson.se_parameter_share(built), ctx):
         nominal = int(built.reduction) if built.reduction in R_CHOICES else 16
         r = st.select_slider("Reduction ratio r", R_CHOICES, value=nominal, key="lesson_cost_r")
         at_r, exact = common.cached_cost(model, key, float(r)), common.cached_cost(model, key, float(r), False)
@@ -377,7 +318,7 @@ def step_twin(ctx: dict) -> None:
         return
     st.markdown(f"{card['name']} and {twin['name']}: {narrative.same_training(card, twin)}, evaluated on the same "
                 f"{card['test']['n']:,} test pictures. The test set is finite, so a difference needs an interval.")
-    if ask(lesson.beats_twin(card, twin), ctx["step"]):
+    if ask(lesson.beats_twin(card, twin), ctx):
         diff, lo, hi, _paired = narrative.accuracy_difference(card, twin)
         chart(plots.twin_accuracy(card, twin), narrative.gain_sentence(card, twin).replace("**", ""),
               {"model": [card["name"], twin["name"]], "top-1": [card["test"]["top1"], twin["test"]["top1"]],
@@ -395,15 +336,7 @@ model = common.active_model()
 if not common.need_se_blocks(model):
     st.stop()
 block_names = [b.name for b in model.blocks]
-lesson_room.enter_from_link()
-ROOM = lesson_room.room_now()
-lesson_room.notice()
-if ROOM is not None and lesson_room.following():
-    wanted = ROOM.place.model
-    if wanted and wanted != common.model_spec(model) and st.session_state.get("room_adopted") != wanted:
-        st.session_state.room_adopted = wanted  # once per model: a model that fails to load falls back, not loops
-        common.adopt_model(wanted)  # students answer the lecturer's question: on the lecturer's model
-    lesson_room.apply(ROOM.place, block_names)
+room = lesson_room.RoomSession.for_this_run(block_names, common.model_spec(model))
 if "lesson_step" not in st.session_state:  # a link names its step, 1-based
     first, refused = lesson.step_from_link(st.query_params.get("step"))
     go_to(first)
@@ -419,10 +352,10 @@ step = st.session_state.lesson_step
 info = STEPS[step]
 st.query_params["step"] = str(step + 1)
 common.sync_query_param("present", "1" if present else None)
-following = lesson_room.following()
+following = room.role == lesson_room.FOLLOWER
 
-if ROOM is not None and not lesson_room.is_lecturer():
-    lesson_room.student_bar(ROOM)
+if room.role in (lesson_room.FOLLOWER, lesson_room.EXPLORER):
+    lesson_room.student_bar(room.room)
     lesson_room.remember_browser()
 head, toggle = st.columns([3, 1])
 head.title(f"{step + 1}. {info.title}")
@@ -433,20 +366,19 @@ nav[0].button("◀ Previous", on_click=go_to, args=(step - 1,), disabled=step ==
 nav[1].button("Next ▶", on_click=go_to, args=(step + 1,), disabled=step == len(STEPS) - 1 or following, shortcut="Right",
               key="lesson_next", type="primary")
 nav[2].markdown(f"**Step {step + 1} of {len(STEPS)}** · {common.plain(model.label)}")
-if ROOM is None:
-    start_at = Place(step, st.session_state.get("picture_key"), st.session_state.get("lesson_other"),
-                     st.session_state.get("lesson_block"))
+if room.role == lesson_room.SOLO:
+    start_at = room.place(step, None, common.model_spec(model))
     with nav[3].popover("Start a room", icon=":material/group_add:"):
         st.caption("Students who open the room's link follow your steps and answer the questions.")
-        if common.lecturer_password() and not st.session_state.get("lecturer_verified"):
+        if common.password_needed():
             st.text_input("Lecturer password", type="password", key="room_password")
         else:
             st.caption("No lecturer password is set on this server: rooms start only from a browser on its own "
                        f"machine. The operator sets {PASSWORD_ENV} to allow lecturers elsewhere.")
         st.button("Start", key="room_start", type="primary", on_click=lesson_room.start, args=(start_at,))
-elif lesson_room.is_lecturer():
-    with st.expander(f"Room {ROOM.code}: students follow this screen", expanded=not present, icon=":material/group:"):
-        lesson_room.lecturer_panel(ROOM)
+elif room.role == lesson_room.LECTURER:
+    with st.expander(f"Room {room.room.code}: students follow this screen", expanded=not present, icon=":material/group:"):
+        lesson_room.lecturer_panel(room.room)
 
 if following:
     block_name = st.session_state.get("lesson_block") if st.session_state.get("lesson_block") in block_names else block_names[-1]
@@ -459,29 +391,18 @@ else:
 name, data = common.picture_or_default()
 
 
-def lecturer_place() -> Place:
-    from_gallery = st.session_state.get("picture_source", "gallery") == "gallery"
-    return Place(step, st.session_state.get("picture_key") if from_gallery else None, st.session_state.get("lesson_other"),
-                 block_name, st.session_state.get("lesson_question"), common.model_spec(model))
-
-
 picture, cap = common.capture_picture(model, name, data, maps=(block_name,))
 if cap is None:
     st.stop()
 channel = lesson.squeeze_channel(cap.squeeze[block_name][0])
 at = (*common.model_key(model), common.picture_hash(data), block_name)  # what shared figures are drawn from
-ctx = {"model": model, "step": step, "name": name, "picture": picture, "picture_key": st.session_state.get("picture_key"),
+ctx = {"room": room, "model": model, "step": step, "name": name, "picture": picture, "picture_key": st.session_state.get("picture_key"),
        "cap": cap, "block": block_name, "channel": channel, "at": at,
        # made once per picture, block and channel, not once per follower
        "walk": common.shared("walk", (*at, channel),
                              lambda: walkthrough(model, picture, block_name, channels=[channel], cap=cap))}
 if not present:
     st.caption(f"Picture: {common.plain(name)} → {common.plain(cap.top(1)[0][0][0])} · block {block_name}")
-st.session_state.lesson_question = None  # set by ask() on a step with a question
 RENDER[info.key](ctx)
-
-if lesson_room.is_lecturer():
-    # after drawing: the shared figures the class will ask for are made once, here, first
-    lesson_room.push(lecturer_place())
-elif following and ROOM is not None:
-    lesson_room.follow(ROOM.version)
+# after drawing: the shared figures the class will ask for are made once, here, first
+room.after_drawing(room.place(step, block_name, common.model_spec(model)))

@@ -52,3 +52,10 @@ def test_streamlits_internals_are_named_in_one_module():
                                                        ROOT / "app.py", *(ROOT / "senet_viz").rglob("*.py")]
              if private.search(p.read_text())}
     assert named == {"ui/internals.py"}, named
+
+
+def test_a_sessions_room_state_is_written_by_one_module():
+    room_key = re.compile(r"session_state(?:\.|\[\")(?:room\w*|lesson_question)|session_state\.(?:pop|setdefault|get)\(\"(?:room|lesson_question)")
+    writers = {p.relative_to(ROOT).as_posix() for p in [*(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
+               if room_key.search(p.read_text())}
+    assert writers == {"ui/lesson_room.py"}, writers

@@ -54,6 +54,7 @@ from ui.trust import (  # noqa: F401
     client_address,
     lecturer_password,
     lecturer_refusal,
+    password_needed,
     password_tries,
     self_check,
     trusted,

@@ -1,10 +1,15 @@
 """The Lesson page's rooms: the lecturer's session moves a room, students' sessions follow it and
 answer. Streamlit glue over ``senet_viz.rooms``; the store is one per process (or Redis).
 
-Session state: ``room`` = {"code", "key" (the lecturer's only), "following"}; ``room_session``,
-this browser's anonymous answer id (also in the ``senet_viz_voter`` cookie); ``room_pushed``, the
-place the lecturer last sent; ``room_described``, the questions already put into the store in
-words. The room itself (place, answers, reveals, locks) lives only in the store.
+``RoomSession`` is the one owner of a session's room: every room-related key of the session's
+state is written here and nowhere else, and pages ask it (its ``role``, the ``room`` as read this
+run, the place to send). Its keys: ``room`` = {"code", "key" (the lecturer's only), "following"};
+``room_session``, this browser's signed answer id (also in the ``senet_viz_voter`` cookie);
+``room_pushed``, the place the lecturer last sent; ``room_described``, the questions already put
+into the store in words; ``room_notice``, the line saying the room closed; ``room_adopted``, the
+room's model a follower took on; ``lesson_question``, the question the lecturer's screen asks;
+``lecturer_verified`` is ``ui.trust``'s. The room itself (place, answers, reveals, locks) lives
+only in the store.
 """
 
 from __future__ import annotations
@@ -380,3 +385,61 @@ def class_answers(question, qid: str) -> None:
     counts = call(store().counts, room["code"], qid, room["key"]) if room else None
     if counts is not None:
         common.draw(counts_chart(question, counts), key=f"room_counts_{qid}")
+
+
+SOLO, LECTURER, FOLLOWER, EXPLORER = "solo", "lecturer", "follower", "explorer"
+
+
+class RoomSession:
+    """This session's relation to a room, for one run of the Lesson page: ``role`` (solo,
+    lecturer, follower or explorer), the ``room`` as read from the store this run, and every
+    change of the session's room state. Made by ``for_this_run`` before any widget is drawn."""
+
+    def __init__(self, room: Room | None) -> None:
+        self.room = room
+
+    @classmethod
+    def for_this_run(cls, block_names: list[str], model_spec: str | None) -> RoomSession:
+        """Join from a link, read the room, say once that it closed, and for a follower take on the
+        room's model (once per model) and place."""
+        enter_from_link()
+        made = cls(room_now())
+        notice()
+        if made.room is not None and made.role == FOLLOWER:
+            wanted = made.room.place.model
+            if wanted and wanted != model_spec and st.session_state.get("room_adopted") != wanted:
+                st.session_state.room_adopted = wanted  # once per model: a model that fails to load falls back, not loops
+                common.adopt_model(wanted)  # students answer the lecturer's question: on the lecturer's model
+            apply(made.room.place, block_names)
+        st.session_state.lesson_question = None  # set by the lecturer's question on a step with one
+        return made
+
+    @property
+    def role(self) -> str:
+        if self.room is None:
+            return SOLO
+        return LECTURER if is_lecturer() else FOLLOWER if following() else EXPLORER
+
+    @property
+    def question(self) -> str | None:
+        """The question the lecturer's screen asks on this run (None on a step without one)."""
+        return st.session_state.get("lesson_question")
+
+    def asks(self, question, qid: str) -> None:
+        """The lecturer's screen asks ``question``: it travels with the room's place, in words too."""
+        st.session_state.lesson_question = qid
+        describe(question, qid)
+
+    def place(self, step: int, block: str | None, model_spec: str | None) -> Place:
+        """Where this session is, as a room carries it: the one place both a new room and the
+        lecturer's moves start from (a picture that is not the gallery's is not carried)."""
+        from_gallery = st.session_state.get("picture_source", "gallery") == "gallery"
+        return Place(step, st.session_state.get("picture_key") if from_gallery else None, st.session_state.get("lesson_other"),
+                     block or st.session_state.get("lesson_block"), self.question, model_spec)
+
+    def after_drawing(self, place: Place) -> None:
+        """The lecturer's place into the room; a follower's wait for the room's next move."""
+        if self.role == LECTURER:
+            push(place)
+        elif self.role == FOLLOWER:
+            follow(self.room.version)

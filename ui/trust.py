@@ -76,6 +76,11 @@ def _verify_password(key: str) -> None:
         st.session_state.password_refusal = refused
 
 
+def password_needed() -> bool:
+    """Whether this session must still type the lecturer password to act as the lecturer."""
+    return bool(lecturer_password()) and not st.session_state.get("lecturer_verified")
+
+
 def trusted() -> bool:
     """Whether this session may do what only the person at the machine may (build a network from
     code, start a room without a password): a browser on this machine, or a session that typed the
