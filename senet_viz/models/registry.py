@@ -28,7 +28,7 @@ from .classes import class_names
 from .classes import generic as generic_names
 from .code import is_code_name, load_code, preprocessing
 from .project import PROJECT_MODELS, card_file, cifar_preprocess, weights_file
-from .weights import classes_in, classifier_path, clean, load_into, load_state, read_state_dict
+from .weights import classes_in, classifier_width, clean, load_into, load_state, read_state_dict
 
 DEFAULT_MODEL = "se_resnet20_cifar10"
 RANDOM = "random"
@@ -248,7 +248,7 @@ def _sized(build: Callable[[int | None], nn.Module], state: dict | None, file_na
     net = build(None)
     count = classes_in(state, net) if state is not None else None
     check_classes(count, file_name)
-    if count is not None and count != net.get_submodule(classifier_path(net)).out_features:
+    if count is not None and count != classifier_width(net):
         net = build(count)
     return net
 
@@ -269,9 +269,9 @@ def _random_builder(family: str, name: str) -> Callable[[int | None], nn.Module]
 def output_classes(net: nn.Module, input_size: tuple[int, int, int]) -> int:
     """The number of logits: the width of the last ``nn.Linear`` (the classifier), or, for a
     network without one, one forward of a blank picture."""
-    path = classifier_path(net)
-    if path is not None:
-        return net.get_submodule(path).out_features
+    width = classifier_width(net)
+    if width is not None:
+        return width
     anything = next(iter([*net.parameters(), *net.buffers()]), None)
     with torch.inference_mode():
         out = net.eval()(torch.zeros((1, *input_size), device=anything.device if anything is not None else "cpu"))

@@ -67,6 +67,13 @@ def classifier_path(net: nn.Module) -> str | None:
     return last
 
 
+def classifier_width(net: nn.Module) -> int | None:
+    """The network's class count as its classifier says it (the last ``nn.Linear``'s outputs);
+    None for a network without one (``registry.output_classes`` then runs a blank picture)."""
+    path = classifier_path(net)
+    return net.get_submodule(path).out_features if path is not None else None
+
+
 def classes_in(state: dict[str, torch.Tensor], net: nn.Module) -> int | None:
     """The class count the weights were made for, read from the classifier's weight shape;
     None where the file has no tensor for ``net``'s classifier."""
