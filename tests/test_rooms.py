@@ -181,6 +181,32 @@ def test_a_room_lives_minutes_until_someone_joins_then_hours_after_the_lecturers
         rooms.answer(code, q(0), voter(rooms, "s"), 1)
 
 
+def test_a_room_lives_after_the_lecturers_last_action_in_redis_too(redis_url):
+    """The lifetime test above on Redis, whose keys expire on the server's own clock: lifetimes of a
+    second or three, each wait at least 0.3 s from the edge it tests."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    rooms = RedisRooms(redis_url, ttl=3.0, unjoined_ttl=1.0, max_rooms=1)
+    code, key = rooms.create(START)
+    time.sleep(0.6)
+    rooms.move(code, key, Place(1))  # the lecturer alone keeps it open, a lifetime from each step
+    time.sleep(0.7)  # 1.3 s since it was made, 0.7 s since the step
+    assert rooms.get(code).place.step == 1
+    time.sleep(1.0)
+    with pytest.raises(RoomError, match="expired"):
+        rooms.get(code)
+    code, key = rooms.create(START)
+    rooms.join(code)
+    time.sleep(1.5)  # joined: the full lifetime, not the unjoined one
+    rooms.move(code, key, Place(2))
+    time.sleep(2.0)
+    assert rooms.get(code).place.step == 2
+    time.sleep(1.5)  # 3.5 s since the lecturer's last step
+    with pytest.raises(RoomError, match="expired"):
+        rooms.get(code)
+
+
 def test_a_room_nobody_joins_expires_in_redis_too(redis_url):
     import redis
 
