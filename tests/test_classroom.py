@@ -153,15 +153,7 @@ def test_a_lecturer_and_a_student_on_two_processes_follow_each_other_through_the
         try:
             lecturer_ctx, student_ctx = _on_each_process(browser, url)
             lecturer = lecturer_ctx.new_page()
-            lecturer.goto(f"{url}/lesson")
-            wait_rendered(lecturer)
-            lecturer.get_by_role("button", name="Start a room").click()
-            lecturer.get_by_label("Lecturer password").fill(PASSWORD)
-            lecturer.get_by_label("Lecturer password").press("Enter")
-            lecturer.get_by_role("button", name="Start", exact=True).click()
-            heading = lecturer.locator("h3", has_text="Room").first
-            heading.wait_for(timeout=60_000)
-            code = re.search(r"Room\s+(\w{6})", heading.inner_text()).group(1)
+            code = _start_room(lecturer, url)
             student = student_ctx.new_page()
             student.goto(f"{url}/lesson?room={code}")
             wait_rendered(student)
