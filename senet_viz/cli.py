@@ -395,3 +395,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (senet-viz models | head): nothing more to say
+        sys.stderr.close()
+        return 0
