@@ -307,8 +307,13 @@ def main() -> None:
     ended = None
     with served as (url, proc, *_):
         server = Server(proc.pid, group=bool(args.processes))
-        classes = [asyncio.run(classroom(url, server, args.students, args.steps, args.ttl, args.browsers, password))
-                   for _ in range(args.classes)]
+        try:
+            classes = [asyncio.run(classroom(url, server, args.students, args.steps, args.ttl, args.browsers, password))
+                       for _ in range(args.classes)]
+        except BaseException:  # a benchmark that fails says whether the server had ended by then (not after)
+            state = f"had ended (exit {proc.returncode})" if proc.poll() is not None else "was still running"
+            print(f"the run failed; the server process {state}; its log: {log}", file=sys.stderr)
+            raise
         if proc.poll() is not None:  # the server (or, behind the proxy, the classroom script) ended during the run
             ended = {"returncode": proc.returncode, "log_tail": log.read_text(errors="replace")[-4000:]}
             print(f"the server process ended during the run (exit {proc.returncode}); its log: {log}", file=sys.stderr)
