@@ -302,9 +302,11 @@ def provenance(film: Film) -> str:
     parts = []
     if "replayed" in by_source:
         gap = film.replay.get("max_loss_gap")
-        parts.append(f"epochs {_ranges(by_source['replayed'])} replayed from the run's recorded definition (training loss "
-                     f"within {gap:.1e} of the run's history at every epoch)" if gap is not None else
-                     f"epochs {_ranges(by_source['replayed'])} replayed")
+        match = ("training loss equal to the run's history at every epoch, to the 5 decimals it records" if gap is not None
+                 and gap < 5e-6 else f"training loss within {gap:.1e} of the run's history at every epoch" if gap is not None
+                 else "")
+        parts.append(f"epochs {_ranges(by_source['replayed'])} replayed from the run's recorded definition"
+                     + (f" ({match})" if match else ""))
     if "training" in by_source:
         parts.append(f"epochs {_ranges(by_source['training'])} recorded while the run trained")
     if "checkpoint" in by_source:

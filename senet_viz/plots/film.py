@@ -54,7 +54,7 @@ def film_figure(film: Film, block: str, classes: list[str], epoch: int) -> go.Fi
                           {"label": "❚❚ Pause", "method": "animate",
                            "args": [[None], {"mode": "immediate", "frame": {"duration": 0}, "transition": {"duration": 0}}]}]}],
         sliders=[{"active": film.epochs.index(epoch), "steps": steps, "x": 0.2, "len": 0.8, "y": -0.2,
-                  "currentvalue": {"prefix": "epoch "}, "pad": {"t": 10}}],
+                  "currentvalue": {"prefix": "epoch ", "xanchor": "right"}, "pad": {"t": 10}}],
     )
     return fig
 
