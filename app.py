@@ -88,5 +88,6 @@ PAGES = {
 
 page = st.navigation(list(PAGES.values()))
 common.self_check()
+common.readable_text()
 common.sidebar()
 page.run()

@@ -39,7 +39,7 @@ changed = common.shared("ablation", (*common.model_key(model), common.picture_ha
                                       cls if class_means is not None else None),
                          lambda: ablate(model, [picture], blocks, mode, value=value, class_means=class_means))
 left, right = st.columns([1, 2])
-left.image(picture, caption=common.plain(name), width="stretch")
+left.image(picture, caption=common.plain(name), width="stretch", alt=f"The picture: {name}")
 with right:
     before, after = base.top(5)[0], changed.top(5)[0]
     st.markdown(f"**Before:** {common.plain(before[0][0])} ({before[0][1]:.1%}) → "

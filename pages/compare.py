@@ -79,8 +79,9 @@ def show(column, name: str, data: bytes):
         if cap is None:
             return None, None
         a, b = st.columns(2)
-        a.image(picture, caption=common.plain(name), width="stretch")
-        b.image(model_view(model.preprocess, picture), caption="what the model sees", width="stretch")
+        a.image(picture, caption=common.plain(name), width="stretch", alt=f"Picture: {name}")
+        b.image(model_view(model.preprocess, picture), caption="what the model sees", width="stretch",
+                alt=f"{name} as the model sees it, {model.input_size[1]} by {model.input_size[2]} pixels")
         top = cap.top(5)[0]
         st.dataframe({"class": [c for c, _ in top], "probability": [p for _, p in top]}, hide_index=True, width="stretch",
                      column_config={"probability": st.column_config.ProgressColumn("probability", min_value=0.0,
@@ -188,7 +189,7 @@ else:
         st.stop()
     result = compare.through_twin(model, twin, picture)
     with left:
-        st.image(picture, caption=common.plain(pic[0]), width="stretch")
+        st.image(picture, caption=common.plain(pic[0]), width="stretch", alt=f"Picture: {pic[0]}")
     with right:
         a, b = st.columns(2)
         for column, title, probs in ((a, model.name, result.probs), (b, twin.name, result.twin_probs)):

@@ -66,9 +66,10 @@ stats = common.matching_stats(model)
 health = {h.name: h for h in stats.health()} if stats is not None else {}
 left, middle, right = st.columns([2, 1, 3])
 with left:
-    st.image(picture, caption=common.plain(name), width="stretch")
+    st.image(picture, caption=common.plain(name), width="stretch", alt=f"The picture: {name}")
 with middle:
-    st.image(model_view(model.preprocess, picture), caption="what the model sees", width="stretch")
+    st.image(model_view(model.preprocess, picture), caption="what the model sees", width="stretch",
+             alt=f"{name} as the model sees it, {model.input_size[1]} by {model.input_size[2]} pixels")
     st.caption(f"{picture.width}×{picture.height} → model input {model.input_size[1]}×{model.input_size[2]} "
                "(resized, centre-cropped; normalisation undone for display)")
 with right:

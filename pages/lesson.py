@@ -198,10 +198,10 @@ def step_pair(ctx: dict) -> None:
     name_a = gallery.caption(first_key, cifar) if first_key else ctx["name"]
     name_b = gallery.caption(other, cifar)
     c1, c2 = st.columns(2)
-    c1.image(common.thumbnail(ctx["picture"], ctx["at"][2], 160), caption=common.plain(f"A: {name_a} → {cap.top(1)[0][0][0]}"),
+    c1.image(common.thumbnail(ctx["picture"], ctx["at"][2], 160), caption=common.plain(f"A: {name_a} → {cap.top(1)[0][0][0]}"), alt=f"Picture A: {name_a}",
              width=160)
     c2.image(common.thumbnail(other_pic, common.picture_hash(other_bytes), 160),
-             caption=common.plain(f"B: {name_b} → {other_cap.top(1)[0][0][0]}"), width=160)
+             caption=common.plain(f"B: {name_b} → {other_cap.top(1)[0][0][0]}"), alt=f"Picture B: {name_b}", width=160)
     stats = common.matching_stats(model)
 
     def pair() -> tuple:

@@ -29,7 +29,18 @@ from senet_viz.film import film_csv, film_sentence, provenance
 from senet_viz.images import load_image
 from senet_viz.models import LoadedModel
 from senet_viz.stats import ExcitationStats
-from ui.base import PLOTLY_CONFIG, WORD_JOINER, draw, error, paper_note, plain, shared, sync_query_param, table  # noqa: F401
+from ui.base import (  # noqa: F401
+    PLOTLY_CONFIG,
+    WORD_JOINER,
+    draw,
+    error,
+    paper_note,
+    plain,
+    readable_text,
+    shared,
+    sync_query_param,
+    table,
+)
 from ui.models import (  # noqa: F401
     MAX_NAMES_FILE,
     active_model,

@@ -281,7 +281,7 @@ def lecturer_panel(room: Room) -> None:
     base = (st.context.url or "lesson").split("?")[0]
     link = f"{base}?room={room.code}"
     qr, text = st.columns([1, 3])
-    qr.image(qr_png(link), caption="Scan to follow", width=180)
+    qr.image(qr_png(link), caption="Scan to follow", width=180, alt=f"QR code of the room's link, {link}")
     with text:
         st.markdown(f"### Room `{room.code}`")
         st.markdown(f"Students open **{link}** (or scan the code). Their screens follow your steps, picture and block; "
