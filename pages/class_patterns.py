@@ -15,6 +15,7 @@ from senet_viz.data import (
     cifar10_test_source,
     data_roots,
     folders_below,
+    held_pictures_refusal,
     in_memory,
     open_source,
     server_folder,
@@ -114,9 +115,14 @@ else:
     files = c2.file_uploader("Pictures of that class", accept_multiple_files=True, key=f"batch_files_{batch_no}",
                              type=["jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"])
     if st.button("Add batch", disabled=not (label.strip() and files)):
-        items.extend((label.strip(), f.getvalue()) for f in files)
-        st.session_state.batch_no = batch_no + 1
-        st.rerun()
+        adding = [f.getvalue() for f in files]
+        refused = held_pictures_refusal(items, adding)
+        st.session_state.batch_no = batch_no + 1  # a new uploader from the next run: this one's files are let go
+        if refused:
+            common.error(refused)
+        else:
+            items.extend((label.strip(), data) for data in adding)
+            st.rerun()
     counts = {}
     for c, _ in items:
         counts[c] = counts.get(c, 0) + 1

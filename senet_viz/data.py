@@ -345,6 +345,22 @@ def folders_below(roots: list[Path] | None = None, depth: int = 3, limit: int = 
     return found
 
 
+#: What one session may hold as labelled pictures uploaded batch by batch (the app's Class patterns).
+MAX_HELD_PICTURES = 1000
+MAX_HELD_BYTES = 100 * 2**20
+
+
+def held_pictures_refusal(held: list[tuple[str, bytes]], adding: list[bytes]) -> str | None:
+    """Why ``adding`` would take a session's held pictures over their bounds (one line), or None."""
+    count, size = len(held) + len(adding), sum(len(b) for _, b in held) + sum(len(b) for b in adding)
+    if count > MAX_HELD_PICTURES:
+        return f"at most {MAX_HELD_PICTURES:,} pictures are held for one session's statistics; clear them or use a .zip"
+    if size > MAX_HELD_BYTES:
+        return (f"at most {MAX_HELD_BYTES // 2**20} MB of pictures are held for one session's statistics; clear them or "
+                "use a .zip")
+    return None
+
+
 def in_memory(items: list[tuple[str, bytes]], origin: str = "uploaded pictures") -> LabelledPictures:
     """Labelled pictures held as encoded bytes: (class name, picture bytes) pairs."""
     if not items:

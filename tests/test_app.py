@@ -235,3 +235,25 @@ def test_inspect_asks_for_the_camera_only_when_it_is_turned_on(app):
     app.toggle(key="camera_on").set_value(True).run()
     _ok(app)
     assert len(app.get("camera_input")) == 1
+
+
+def test_pictures_held_for_class_statistics_are_bounded(app, monkeypatch):
+    import senet_viz.data
+
+    monkeypatch.setattr(senet_viz.data, "MAX_HELD_PICTURES", 3)
+    app.switch_page("pages/class_patterns.py").run()
+    app.radio(key="stats_source").set_value("Pictures, a class per batch").run()
+
+    def add(cls: str, seeds: list[int]):
+        app.text_input(key="batch_class").set_value(cls).run()
+        uploader = _uploader(app, f"batch_files_{app.session_state['batch_no']}")
+        for s in seeds:
+            uploader.upload(f"{cls}{s}.png", _png(s, (32, 32)), "image/png")
+        app.run()
+        app.button[[b.label for b in app.button].index("Add batch")].click().run()
+
+    add("cat", [1, 2])
+    assert len(app.session_state["labelled"]) == 2 and not app.error
+    add("dog", [3, 4])  # 4 > 3: refused, nothing added
+    assert len(app.session_state["labelled"]) == 2
+    assert len(app.error) == 1 and "at most 3 pictures are held" in app.error[0].value.replace("\\", "")
