@@ -113,7 +113,6 @@ def main() -> int:
         "how": "scripts/replay_film.sh: the run's recorded definition (seed 0, batch 256, one-cycle to lr 0.4 over "
                "140 epochs, 20 of averaging at 0.05, bf16 autocast on an AVX-512 BF16 CPU, 2 threads); "
                "checkpoint frames from the run's own checkpoints in git; final: the shipped averaged weights",
-        "segments": [s for s in replay.replay.get("segments", [])],
     }
     out = film.save(args.out)
     print(json.dumps({"frames": len(film.epochs), "replayed": f"{replayed[0]}-{replayed[-1]}" if replayed else None,

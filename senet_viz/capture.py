@@ -439,3 +439,26 @@ def capture(
     squeeze, excitation, logit_array = gather(rec, logits, names)
     return Capture(names, model.class_names, squeeze, excitation, logit_array, _host(rec.inputs), _host(rec.outputs),
                    rec.notes)
+
+
+@contextlib.contextmanager
+def lent(net: torch.nn.Module, input_size: tuple[int, int, int], device: torch.device, name: str = "training",
+         class_names: list[str] | None = None):
+    """A network that is training, lent to the capture as a ``LoadedModel`` (None when it has no SE
+    block): in eval mode inside, its hooks removed and its training mode restored on the way out."""
+    from .models.blocks import discover
+    from .models.project import cifar_preprocess
+
+    was_training = net.training
+    net.eval()
+    model = None
+    try:
+        blocks = discover(net, input_size, device)
+        if blocks:
+            model = LoadedModel(name, "project", net, list(class_names or []), cifar_preprocess, device, blocks,
+                                input_size, name)
+        yield model
+    finally:
+        if model is not None:
+            uninstall(model)
+        net.train(was_training)

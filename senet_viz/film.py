@@ -42,25 +42,12 @@ def frame_stats(net: torch.nn.Module, x_norm: torch.Tensor, y: torch.Tensor, cla
     """Statistics of ``net`` (in eval mode, fp32, as the app uses it) on the normalised probe
     pictures; hooks live for this call only and the training mode is restored. Draws no random
     numbers and moves no BatchNorm statistics, so a run recording its film trains as without."""
-    from .capture import uninstall
+    from .capture import lent
     from .collect import batch_stats
-    from .models.blocks import discover
-    from .models.project import cifar_preprocess
-    from .models.registry import LoadedModel
 
-    was_training = net.training
-    net.eval()
-    model = None
-    try:
-        blocks = discover(net, tuple(x_norm.shape[1:]), x_norm.device)
-        model = LoadedModel("film", "project", net, list(class_names), cifar_preprocess, x_norm.device, blocks,
-                            tuple(x_norm.shape[1:]), "film")
+    with lent(net, tuple(x_norm.shape[1:]), x_norm.device, "film", class_names) as model:
         batches = [(x_norm[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(y), batch_size)]
         return batch_stats(model, batches, list(class_names))
-    finally:
-        if model is not None:
-            uninstall(model)
-        net.train(was_training)
 
 
 def _pack(stats: ExcitationStats) -> dict[str, np.ndarray]:
@@ -144,11 +131,6 @@ class Film:
         meta = {"model": self.model, "epoch": epoch, "source": self.sources[epoch], "probe": self.probe,
                 "weights_sha256": self.weights_sha256 if self.sources[epoch] == "final" else None}
         return _unpack(self.frames[epoch], self.class_names, self.blocks, meta)
-
-    def specificity(self) -> dict[str, np.ndarray]:
-        """Per block, the class-specificity at every epoch (``epochs`` order)."""
-        frames = [self.stats(e) for e in self.epochs]
-        return {b: np.array([f.specificity(b) for f in frames]) for b in self.blocks}
 
     def save(self, path: str | Path) -> Path:
         """One array per kind of number, stacked over the epochs (a zip entry per frame and block

@@ -189,23 +189,13 @@ def _sgd(net: nn.Module, lr: float, weight_decay: float, decay_on: str = "weight
 def probe_health(net: nn.Module, x_probe: torch.Tensor) -> list[BlockHealth]:
     """SE health of ``net`` (in eval mode, as it will be used) on the probe batch; the hooks
     live for this call only and the training mode is restored."""
-    from .capture import capture, uninstall
-    from .models.registry import LoadedModel
+    from .capture import capture, lent
 
-    was_training = net.training
-    net.eval()
-    model = None
-    try:
-        blocks = discover(net, tuple(x_probe.shape[1:]), x_probe.device)
-        if not blocks:
+    with lent(net, tuple(x_probe.shape[1:]), x_probe.device) as model:
+        if model is None:
             return []
-        model = LoadedModel("training", "project", net, [], cifar_preprocess, x_probe.device, blocks, tuple(x_probe.shape[1:]), "training")
         cap = capture(model, x_probe, batch_size=len(x_probe))
-        return health(blocks, cap.squeeze, cap.excitation)
-    finally:
-        if model is not None:
-            uninstall(model)
-        net.train(was_training)
+        return health(model.blocks, cap.squeeze, cap.excitation)
 
 
 def seconds_per_epoch(

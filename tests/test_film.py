@@ -127,11 +127,7 @@ def test_the_film_says_when_the_late_stage_became_class_specific(tmp_path):
     for e in film.epochs:
         for b in film.blocks:
             # float16 frames: s in [0, 1] to 2^-11 relative, so specificity to a few parts in a thousand
-            assert again.stats(e).specificity(b) == pytest.approx(_stats_spec(film, e, b), rel=2e-2, abs=1e-3)
-
-
-def _stats_spec(film: Film, epoch: int, block: str) -> float:
-    return film.stats(epoch).specificity(block)
+            assert again.stats(e).specificity(b) == pytest.approx(film.stats(e).specificity(b), rel=2e-2, abs=1e-3)
 
 
 def test_a_film_written_a_frame_per_entry_still_reads(tmp_path):
