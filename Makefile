@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test venv lint bench classroom clean-venv lock check-dist
+.PHONY: run test venv lint bench classroom clean-venv lock check-dist messages
 
 $(STAMP): requirements.txt requirements-test.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,15 @@ lock:
 	  .venv-lock/bin/pip freeze --exclude-editable | grep -v -E '^(pip|setuptools|wheel)==' ) > constraints.txt
 	rm -rf .venv-lock
 	$(MAKE) test
+
+# The message catalogue: every sentence of the code into senet_viz/locale/senet_viz.pot, and the
+# Korean catalogue updated from it (new sentences arrive untranslated; tests/test_i18n.py fails
+# until each has its Korean).
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k T -k N_ -k ngettext:1,2 -k Tn:1,2 --no-wrap --sort-by-file \
+	  --no-location --omit-header -o senet_viz/locale/senet_viz.pot .
+	$(VENV)/bin/pybabel update -i senet_viz/locale/senet_viz.pot -d senet_viz/locale -D senet_viz -l ko --no-wrap \
+	  --omit-header --ignore-obsolete
 
 # The wheel as a practitioner installs it, checked from outside the checkout (CI runs this).
 check-dist: $(STAMP)
