@@ -22,21 +22,23 @@ from senet_viz.data import (
 )
 from senet_viz.errors import SenetVizError
 from senet_viz.health import LIVE_SHARE, LIVE_STD
+from senet_viz.i18n import _
 from senet_viz.stats import ExcitationStats
 from ui import common
 
-st.title("Class patterns")
+st.title(_("Class patterns"))
 model = common.active_model()
 if not common.need_se_blocks(model):
     st.stop()
 
 
 def _progress_stats(source, label: str) -> ExcitationStats:
-    bar = st.progress(0.0, text=f"Computing statistics over {len(source)} pictures…")
+    bar = st.progress(0.0, text=_("Computing statistics over {n} pictures…", n=len(source)))
     try:
         # workers=0: no loader processes forked from the server, which runs a thread per session
         return compute_stats(model, source, batch_size=32, workers=0,
-                             on_batch=lambda done, total: bar.progress(done / total, text=f"{done} of {total} pictures"))
+                             on_batch=lambda done, total: bar.progress(done / total, text=_("{done} of {total} pictures",
+                                                                                             done=done, total=total)))
     finally:  # also when a picture is refused: its error line stands alone
         bar.empty()
 
@@ -65,42 +67,47 @@ def stats_of_test_split(_model, key, digest: str | None) -> ExcitationStats:
 shipped = common.shipped(model)["stats"]
 cifar_model = model.class_names == list(CIFAR10_CLASSES) and not model.random_weights
 roots = data_roots()
-options = (["Shipped statistics (CIFAR-10 test split)"] if shipped.value is not None else [])
+SOURCES = {"shipped": _("Shipped statistics (CIFAR-10 test split)"), "test": _("CIFAR-10 test split, computed here"),
+           "zip": _("A .zip of class folders"), "batches": _("Pictures, a class per batch"),
+           "folder": _("A folder on the server")}
+options = (["shipped"] if shipped.value is not None else [])
 if shipped.value is None and cifar_model:
-    options.append("CIFAR-10 test split, computed here")
-options += ["A .zip of class folders", "Pictures, a class per batch"]
+    options.append("test")
+options += ["zip", "batches"]
 if roots:
-    options.append("A folder on the server")
+    options.append("folder")
 if shipped.value is None and artefacts.stats_file(model.name).is_file():
-    st.info(f"Shipped statistics not shown: {shipped.reason}. Statistics of these weights can be computed here.",
-            icon=":material/fingerprint:")
-source_choice = st.radio("Statistics from", options, horizontal=True, key="stats_source")
+    st.info(_("Shipped statistics not shown: {why}. Statistics of these weights can be computed here.",
+              why=shipped.reason), icon=":material/fingerprint:")
+if st.session_state.get("stats_source") not in options:
+    st.session_state.pop("stats_source", None)
+source_choice = st.radio(_("Statistics from"), options, horizontal=True, key="stats_source", format_func=SOURCES.get)
 stats: ExcitationStats | None = None
-if source_choice.startswith("Shipped"):
+if source_choice == "shipped":
     stats = shipped.value
-    st.caption(f"{stats.total:,} pictures, {len(stats.class_names)} classes, made with weights "
-               f"{stats.meta.get('weights_sha256', '')[:12]}… (the loaded ones). "
-               f"Made by: `{stats.meta.get('command', 'python -m senet_viz stats')}`")
-elif source_choice.startswith("CIFAR-10 test split"):
-    st.caption(f"Statistics of the loaded weights ({common.plain(common.weights_label(model))}) on the 10,000 test pictures: "
-               "about 30 s on a 2-core CPU, once per weights file.")
-    if st.button("Compute", key="compute_test_stats") or st.session_state.get("test_stats_for") == common.model_key(model):
+    st.caption(_("{n:,} pictures, {classes} classes, made with weights {digest}… (the loaded ones). Made by: `{command}`",
+                 n=stats.total, classes=len(stats.class_names), digest=stats.meta.get("weights_sha256", "")[:12],
+                 command=stats.meta.get("command", "python -m senet_viz stats")))
+elif source_choice == "test":
+    st.caption(_("Statistics of the loaded weights ({weights}) on the 10,000 test pictures: about 30 s on a 2-core CPU, "
+                 "once per weights file.", weights=common.plain(common.weights_label(model))))
+    if st.button(_("Compute"), key="compute_test_stats") or st.session_state.get("test_stats_for") == common.model_key(model):
         try:
             stats = stats_of_test_split(model, common.model_key(model), model.weights_sha256)
             st.session_state.test_stats_for = common.model_key(model)
         except SenetVizError as exc:
             common.error(str(exc))
-elif source_choice.startswith("A .zip"):
-    up = st.file_uploader("A .zip of <class>/<picture> folders", type=["zip"], key="stats_zip")
+elif source_choice == "zip":
+    up = st.file_uploader(_("A .zip of <class>/<picture> folders"), type=["zip"], key="stats_zip")
     if up is not None:
         data = up.getvalue()
         try:
             stats = stats_from_archive(model, common.model_key(model), common.picture_hash(data), data, up.name)
         except SenetVizError as exc:
             common.error(str(exc))
-elif source_choice.startswith("A folder"):
-    folder = st.selectbox("Folder of <class>/<picture> folders on this server", folders_below(roots),
-                          key="server_folder", index=None, placeholder="the folders this server allows")
+elif source_choice == "folder":
+    folder = st.selectbox(_("Folder of <class>/<picture> folders on this server"), folders_below(roots),
+                          key="server_folder", index=None, placeholder=_("the folders this server allows"))
     if folder:
         try:
             stats = stats_from_folder(model, common.model_key(model), folder.strip())
@@ -111,10 +118,10 @@ else:
     # A new uploader after every added batch: its files are taken once, under one class.
     batch_no = st.session_state.setdefault("batch_no", 0)
     c1, c2 = st.columns([1, 2])
-    label = c1.text_input("Class of this batch", key="batch_class", max_chars=60)
-    files = c2.file_uploader("Pictures of that class", accept_multiple_files=True, key=f"batch_files_{batch_no}",
+    label = c1.text_input(_("Class of this batch"), key="batch_class", max_chars=60)
+    files = c2.file_uploader(_("Pictures of that class"), accept_multiple_files=True, key=f"batch_files_{batch_no}",
                              type=["jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"])
-    if st.button("Add batch", disabled=not (label.strip() and files)):
+    if st.button(_("Add batch"), disabled=not (label.strip() and files)):
         adding = [f.getvalue() for f in files]
         refused = held_pictures_refusal(items, adding)
         st.session_state.batch_no = batch_no + 1  # a new uploader from the next run: this one's files are let go
@@ -124,10 +131,10 @@ else:
             items.extend((label.strip(), data) for data in adding)
             st.rerun()
     counts = {}
-    for c, _ in items:
+    for c, _data in items:
         counts[c] = counts.get(c, 0) + 1
-    st.text(", ".join(f"{c}: {n}" for c, n in sorted(counts.items())) or "No pictures yet.")
-    if items and st.button("Clear"):
+    st.text(", ".join(f"{c}: {n}" for c, n in sorted(counts.items())) or _("No pictures yet."))
+    if items and st.button(_("Clear")):
         items.clear()
         st.rerun()
     if items:
@@ -138,97 +145,100 @@ else:
             common.error(str(exc))
 
 def film_section() -> None:
-    st.subheader("Watch SE learn: the training film")
+    st.subheader(_("Watch SE learn: the training film"))
     common.film_view(model)
-    common.paper_note("shows the finished network only; the film shows how its pattern came about during training.")
+    common.paper_note(_("shows the finished network only; the film shows how its pattern came about during training."))
 
 
 if stats is None:
-    st.info("Choose or upload labelled pictures to see the class patterns.")
+    st.info(_("Choose or upload labelled pictures to see the class patterns."))
     film_section()
     st.stop()
 if stats.blocks != [b.name for b in model.blocks]:
-    st.error("These statistics belong to another model.")
+    st.error(_("These statistics belong to another model."))
     st.stop()
-if not source_choice.startswith("Shipped"):
+if source_choice != "shipped":
     st.session_state.computed_stats = stats  # for Inspect and Ablation, while the weights stay the same
 health = {h.name: h for h in stats.health()}
 
 names = stats.class_names
 default_classes = [c for c in st.query_params.get_all("cls") if c in names] or names[: min(4, len(names))]
 c1, c2 = st.columns(2)
-blocks = c1.multiselect("Blocks", stats.blocks, default=plots.default_blocks(stats.blocks), key="pattern_blocks")
-classes = c2.multiselect("Classes", names, default=default_classes, key="pattern_classes", max_selections=10)
+blocks = c1.multiselect(_("Blocks"), stats.blocks, default=plots.default_blocks(stats.blocks), key="pattern_blocks")
+classes = c2.multiselect(_("Classes"), names, default=default_classes, key="pattern_classes", max_selections=10)
 st.query_params["cls"] = classes
 c3, c4 = st.columns(2)
-subset = c3.radio("Channels", ["all", "first", "sample"], horizontal=True, key="subset",
-                  format_func={"all": "all", "first": "the first N", "sample": "N sampled evenly"}.get)
+subset = c3.radio(_("Channels"), ["all", "first", "sample"], horizontal=True, key="subset",
+                  format_func={"all": _("all"), "first": _("the first N"), "sample": _("N sampled evenly")}.get)
 n = c4.slider("N", 5, 200, 50, key="subset_n", disabled=subset == "all")
 
-st.subheader("Excitation by class and block")
+st.subheader(_("Excitation by class and block"))
 common.draw(plots.excitation_figure(stats, blocks or None, classes, subset=subset, n=n))
-st.caption("Each line is the mean excitation s_c of one class's pictures per channel; the dashed line is the mean over all classes. "
-           "Look for where the class lines separate from each other.")
+st.caption(_("Each line is the mean excitation s_c of one class's pictures per channel; the dashed line is the mean over "
+             "all classes. Look for where the class lines separate from each other."))
 shown_flat = [b for b in (blocks or plots.default_blocks(stats.blocks)) if b in health and health[b].state == "constant"]
 if shown_flat:
-    st.warning(f"{', '.join(shown_flat)}: constant for all pictures: a fixed channel scale. Their flat lines say nothing "
-               "about classes.", icon=":material/horizontal_rule:")
+    st.warning(_("{blocks}: constant for all pictures: a fixed channel scale. Their flat lines say nothing about classes.",
+                 blocks=", ".join(shown_flat)), icon=":material/horizontal_rule:")
 sentence = narrative.pattern_sentence(stats)
 if sentence:
     st.markdown(common.plain(sentence))
-common.paper_note("for SE-ResNet-50 on ImageNet (Fig. 6, goldfish, pug, plane, cliff), the classes are nearly the same at SE_2_3, "
-                  "become class-specific at SE_4_6 and SE_5_1, SE_5_2 is saturated (most values near 1) and SE_5_3 is similar "
-                  "across classes up to scale.")
-fmt = st.selectbox("Export the figure as", ["png", "svg", "pdf"], key="export_fmt")
-st.download_button(f"Paper-style figure ({fmt.upper()})", file_name=f"excitation.{fmt}", on_click="ignore",
+common.paper_note(_("for SE-ResNet-50 on ImageNet (Fig. 6, goldfish, pug, plane, cliff), the classes are nearly the same "
+                    "at SE_2_3, become class-specific at SE_4_6 and SE_5_1, SE_5_2 is saturated (most values near 1) and "
+                    "SE_5_3 is similar across classes up to scale."))
+fmt = st.selectbox(_("Export the figure as"), ["png", "svg", "pdf"], key="export_fmt")
+st.download_button(_("Paper-style figure ({format})", format=fmt.upper()), file_name=f"excitation.{fmt}", on_click="ignore",
                    data=lambda: plots.excitation_static(stats, blocks or None, classes, subset=subset, n=n, fmt=fmt))
 
-st.subheader("Variation within one class")
-band_block = st.selectbox("Block", stats.blocks, index=len(stats.blocks) - 1, key="band_block")
-band_class = st.selectbox("Class", names, key="band_class")
+st.subheader(_("Variation within one class"))
+band_block = st.selectbox(_("Block"), stats.blocks, index=len(stats.blocks) - 1, key="band_block")
+band_class = st.selectbox(_("Class"), names, key="band_class")
 common.draw(plots.class_band(stats, band_block, band_class, subset=subset, n=n))
-common.paper_note("the spread between pictures of one class grows with depth (the companion figure for goldfish and plane).")
+common.paper_note(_("the spread between pictures of one class grows with depth (the companion figure for goldfish and "
+                    "plane)."))
 
-st.subheader("SE health: does each block respond to the picture?")
+st.subheader(_("SE health: does each block respond to the picture?"))
 if health:
     rows = stats.summary()
     st.dataframe({
-        "block": [r["block"] for r in rows],
-        "std of s across pictures": [round(r["s_std"], 4) for r in rows],
-        "std between class means": [round(r["between_std"], 4) for r in rows],
-        "std within a class": [round(r["within_std"], 4) for r in rows],
-        "live hidden units": [f"{health[r['block']].live} of {health[r['block']].hidden}" for r in rows],
-        "verdict": [health[r["block"]].describe() for r in rows],
+        _("block"): [r["block"] for r in rows],
+        _("std of s across pictures"): [round(r["s_std"], 4) for r in rows],
+        _("std between class means"): [round(r["between_std"], 4) for r in rows],
+        _("std within a class"): [round(r["within_std"], 4) for r in rows],
+        _("live hidden units"): [_("{live} of {hidden}", live=health[r["block"]].live, hidden=health[r["block"]].hidden)
+                                 for r in rows],
+        _("verdict"): [health[r["block"]].describe() for r in rows],
     }, hide_index=True, width="stretch")
     st.markdown(narrative.health_sentence(list(health.values())))
-    st.caption(f"Spreads in units of s, averaged over channels, over {stats.total:,} pictures. A hidden unit of Eq. 3 is live "
-               f"when δ(W1 z + b1) > 0 on at least {LIVE_SHARE:.0%} of the pictures and varies across them (std ≥ {LIVE_STD:g}). "
-               "A block whose hidden units are all dead feeds its gate a constant, so s is the same for every picture: "
-               "a fixed channel scale, not attention.")
+    st.caption(_("Spreads in units of s, averaged over channels, over {n:,} pictures. A hidden unit of Eq. 3 is live when "
+                 "δ(W1 z + b1) > 0 on at least {share:.0%} of the pictures and varies across them (std ≥ {std:g}). A block "
+                 "whose hidden units are all dead feeds its gate a constant, so s is the same for every picture: a fixed "
+                 "channel scale, not attention.", n=stats.total, share=LIVE_SHARE, std=LIVE_STD))
 else:
-    st.caption("These statistics were made before hidden units were counted; recompute them to see the live units.")
+    st.caption(_("These statistics were made before hidden units were counted; recompute them to see the live units."))
 
-with st.expander("How each block's s came alive over training"):
+with st.expander(_("How each block's s came alive over training")):
     common.training_history(common.shipped(model)["card"], None, loss=False)
 
 film_section()
 
-st.subheader("Class-specificity and saturation by depth")
+st.subheader(_("Class-specificity and saturation by depth"))
 common.draw(plots.depth_profile(stats))
-st.caption("Class-specificity: variance between the class means over the mean variance within classes (0: all classes alike; "
-           "its floor from sampling is about 1 / pictures per class). Saturation: share of s above 0.9 and below 0.1. "
-           "Bottom: the spreads themselves, in units of s; where both are near 0, s hardly depends on the picture and "
-           "the block acts as a fixed channel weighting, whatever the ratio above says.")
-common.paper_note("shared early, class-specific late, saturated near the end; hence the last stage's SE matters least.")
+st.caption(_("Class-specificity: variance between the class means over the mean variance within classes (0: all classes "
+             "alike; its floor from sampling is about 1 / pictures per class). Saturation: share of s above 0.9 and below "
+             "0.1. Bottom: the spreads themselves, in units of s; where both are near 0, s hardly depends on the picture "
+             "and the block acts as a fixed channel weighting, whatever the ratio above says."))
+common.paper_note(_("shared early, class-specific late, saturated near the end; hence the last stage's SE matters least."))
 
 left, right = st.columns(2)
 with left:
-    st.subheader("Class similarity")
-    sim_block = st.selectbox("Block", stats.blocks, index=len(stats.blocks) - 1, key="sim_block")
+    st.subheader(_("Class similarity"))
+    sim_block = st.selectbox(_("Block"), stats.blocks, index=len(stats.blocks) - 1, key="sim_block")
     common.draw(plots.similarity_heatmap(stats, sim_block))
-    st.caption("Correlation between class-mean excitation vectors: red, the classes are excited alike; blue, differently.")
+    st.caption(_("Correlation between class-mean excitation vectors: red, the classes are excited alike; blue, "
+                 "differently."))
 with right:
-    st.subheader("Distribution of s")
-    dist_block = st.selectbox("Block", stats.blocks, index=len(stats.blocks) - 1, key="dist_block")
+    st.subheader(_("Distribution of s"))
+    dist_block = st.selectbox(_("Block"), stats.blocks, index=len(stats.blocks) - 1, key="dist_block")
     common.draw(plots.distribution(stats, dist_block, classes))
-    st.caption("Share of activations per value of s over all pictures and channels of each class.")
+    st.caption(_("Share of activations per value of s over all pictures and channels of each class."))

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .i18n import T, Text
 from .models.project import ASSETS, PROJECT_MODELS, card_file, weights_file
 from .models.registry import LoadedModel
 from .stats import ExcitationStats, load_stats
@@ -56,37 +57,38 @@ class Artefact:
     else None with ``reason`` saying why in one line."""
 
     value: object | None
-    reason: str = ""
+    reason: Text | str = ""  # rendered in the language of whoever reads it (artefacts are shared by sessions)
 
 
-def _matches(model: LoadedModel, recorded: str | None, what: str) -> str:
+def _matches(model: LoadedModel, recorded: str | None, what: Text) -> Text | str:
     """'' when the artefact was made with the model's weights, else the reason it is not shown."""
     if model.random_weights:
-        return f"the shipped {what} belong to trained weights, not to random ones"
+        return T("the shipped {what} belong to trained weights, not to random ones", what=what)
     if model.weights_sha256 is None:
-        return f"no {what} are shipped for {model.name}"
+        return T("no {what} are shipped for {model}", what=what, model=model.name)
     if recorded is None:
-        return f"the shipped {what} do not say which weights made them"
+        return T("the shipped {what} do not say which weights made them", what=what)
     if recorded != model.weights_sha256:
-        return f"the shipped {what} were made with other weights than the ones loaded ({Path(model.weights).name})"
+        return T("the shipped {what} were made with other weights than the ones loaded ({weights})", what=what,
+                 weights=Path(model.weights).name)
     return ""
 
 
 def shipped_stats(model: LoadedModel) -> Artefact:
     path = stats_file(model.name)
     if not path.is_file():
-        return Artefact(None, f"no statistics are shipped for {model.name}")
+        return Artefact(None, T("no {what} are shipped for {model}", what=T("statistics"), model=model.name))
     stats = load_stats(path)
-    reason = _matches(model, stats.meta.get("weights_sha256"), "statistics")
+    reason = _matches(model, stats.meta.get("weights_sha256"), T("statistics"))
     return Artefact(None if reason else stats, reason)
 
 
 def shipped_ablation(model: LoadedModel) -> Artefact:
     path = ablation_file(model.name)
     if not path.is_file():
-        return Artefact(None, f"no ablation results are shipped for {model.name}")
+        return Artefact(None, T("no {what} are shipped for {model}", what=T("ablation results"), model=model.name))
     result = json.loads(path.read_text())
-    reason = _matches(model, result.get("weights_sha256"), "ablation results")
+    reason = _matches(model, result.get("weights_sha256"), T("ablation results"))
     return Artefact(None if reason else result, reason)
 
 
@@ -96,9 +98,9 @@ def shipped_film(model: LoadedModel) -> Artefact:
 
     path = film_file(model.name)
     if not path.is_file():
-        return Artefact(None, f"no training film is shipped for {model.name}")
+        return Artefact(None, T("no {what} are shipped for {model}", what=T("film frames"), model=model.name))
     film = load_film(path)
-    reason = _matches(model, film.weights_sha256, "film frames")
+    reason = _matches(model, film.weights_sha256, T("film frames"))
     return Artefact(None if reason else film, reason)
 
 

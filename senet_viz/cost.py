@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .i18n import _
 from .models.blocks import BlockInfo
 from .models.registry import LoadedModel
 from .models.se_block import MIN_HIDDEN, SEBlock, hidden_width
@@ -202,10 +203,13 @@ def bottleneck_words(hidden: int, channels: int, r: float, floored: bool) -> str
     """How a block's hidden width h follows from C and r, in one phrase (r means the same on every
     page: the reduction ratio the block is built with, h = C/r rounded down, at least the floor)."""
     exact = channels / r
+    numbers = dict(h=hidden, c=channels, r=r, exact=exact, floor=MIN_HIDDEN)
     if floored:
-        return (f"h = {hidden} hidden units: C/r = {channels}/{r:g} = {exact:g}, raised to the floor of "
-                f"{MIN_HIDDEN} units (MIN_HIDDEN)")
-    return f"h = {hidden} hidden units = C/r = {channels}/{r:g}" + ("" if exact == hidden else f" ({exact:g} rounded)")
+        return _("h = {h} hidden units: C/r = {c}/{r:g} = {exact:g}, raised to the floor of {floor} units (MIN_HIDDEN)",
+                 **numbers)
+    if exact == hidden:
+        return _("h = {h} hidden units = C/r = {c}/{r:g}", **numbers)
+    return _("h = {h} hidden units = C/r = {c}/{r:g} ({exact:g} rounded)", **numbers)
 
 
 def bottleneck(blocks: list[BlockInfo], block: BlockInfo) -> str:

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import DataError, ImageError
+from .i18n import _
 from .images import SUFFIXES, load_image, read_picture
 
 MAX_MEMBERS = 200_000
@@ -131,7 +132,7 @@ def image_folder(root: str | Path, *, origin: str = "", checksum: str = "", conf
     """
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"{root}: not a folder")
+        raise DataError(_("{folder}: not a folder", folder=root))
     root = _class_root(root)
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     paths, labels = [], []
@@ -140,11 +141,11 @@ def image_folder(root: str | Path, *, origin: str = "", checksum: str = "", conf
         if confine is not None:
             for f in files:
                 if not f.resolve().is_relative_to(confine):
-                    raise DataError(f"{f.name}: links outside the allowed data folders")
+                    raise DataError(_("{name}: links outside the allowed data folders", name=f.name))
         paths += files
         labels += [k] * len(files)
     if not paths:
-        raise DataError(f"{root}: no pictures in class sub-folders (expected <folder>/<class>/<picture>)")
+        raise DataError(_("{folder}: no pictures in class sub-folders (expected <folder>/<class>/<picture>)", folder=root))
     used = sorted(set(labels))
     if len(used) != len(classes):  # drop empty class folders, keep labels dense
         remap = {old: new for new, old in enumerate(used)}
@@ -157,11 +158,11 @@ def image_folder(root: str | Path, *, origin: str = "", checksum: str = "", conf
 def _check_member(name: str, is_file: bool, is_dir: bool) -> PurePosixPath | None:
     path = PurePosixPath(name.replace("\\", "/"))
     if not path.parts or path.is_absolute() or ".." in path.parts or ":" in path.parts[0]:
-        raise DataError(f"archive member {name!r} would escape the target folder")
+        raise DataError(_("archive member {name!r} would escape the target folder", name=name))
     if not (is_file or is_dir):
-        raise DataError(f"archive member {name!r} is a link or special file; only plain files are accepted")
+        raise DataError(_("archive member {name!r} is a link or special file; only plain files are accepted", name=name))
     if is_file and name.lower().endswith(NESTED_ARCHIVES):
-        raise DataError(f"archive member {name!r} is itself an archive; nested archives are not accepted")
+        raise DataError(_("archive member {name!r} is itself an archive; nested archives are not accepted", name=name))
     return path if is_file else None
 
 
@@ -177,7 +178,8 @@ def unpack_archive(
         elif name.endswith((".tar", ".tar.gz", ".tgz")):
             _unpack_tar(archive, tmp, max_members, max_bytes)
         else:
-            raise DataError(f"{archive.name}: not an archive this tool reads ({', '.join(ARCHIVE_SUFFIXES)})")
+            raise DataError(_("{name}: not an archive this tool reads ({kinds})", name=archive.name,
+                                  kinds=", ".join(ARCHIVE_SUFFIXES)))
         try:
             tmp.rename(target)
         except OSError:
@@ -189,12 +191,12 @@ def unpack_archive(
 
 def _plan(members: list[tuple[str, bool, bool, int]], max_members: int, max_bytes: int) -> list[tuple[str, PurePosixPath]]:
     if len(members) > max_members:
-        raise DataError(f"archive has {len(members):,} members, over the limit of {max_members:,}")
-    total = sum(size for _, is_file, _, size in members if is_file)
+        raise DataError(_("archive has {n:,} members, over the limit of {limit:,}", n=len(members), limit=max_members))
+    total = sum(size for _name, is_file, _dir, size in members if is_file)
     if total > max_bytes:
-        raise DataError(f"archive unpacks to {total:,} bytes, over the limit of {max_bytes:,}")
+        raise DataError(_("archive unpacks to {n:,} bytes, over the limit of {limit:,}", n=total, limit=max_bytes))
     plan = []
-    for name, is_file, is_dir, _ in members:
+    for name, is_file, is_dir, _size in members:
         path = _check_member(name, is_file, is_dir)
         if path is not None:
             plan.append((name, path))
@@ -207,7 +209,7 @@ def _copy_limited(src, dst: Path, budget: list[int]) -> None:
         for chunk in iter(lambda: src.read(1 << 20), b""):
             budget[0] -= len(chunk)
             if budget[0] < 0:  # headers can lie about sizes
-                raise DataError("archive unpacks to more bytes than its headers claim, over the limit")
+                raise DataError(_("archive unpacks to more bytes than its headers claim, over the limit"))
             out.write(chunk)
 
 
@@ -225,7 +227,7 @@ def _unpack_zip(archive: Path, target: Path, max_members: int, max_bytes: int) -
                 with zf.open(name) as src:
                     _copy_limited(src, target.joinpath(*path.parts), budget)
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise DataError(f"{archive.name}: not a readable zip archive ({exc})") from None
+        raise DataError(_("{name}: not a readable zip archive ({error})", name=archive.name, error=exc)) from None
 
 
 def _unpack_tar(archive: Path, target: Path, max_members: int, max_bytes: int) -> None:
@@ -235,17 +237,17 @@ def _unpack_tar(archive: Path, target: Path, max_members: int, max_bytes: int) -
             for info in tf:
                 infos.append(info)
                 if len(infos) > max_members:
-                    raise DataError(f"archive has more than {max_members:,} members, over the limit")
+                    raise DataError(_("archive has more than {limit:,} members, over the limit", limit=max_members))
             members = [(i.name, i.isfile(), i.isdir(), i.size) for i in infos]
             by_name = {i.name: i for i in infos}
             budget = [max_bytes]
             for name, path in _plan(members, max_members, max_bytes):
                 src = tf.extractfile(by_name[name])
                 if src is None:
-                    raise DataError(f"archive member {name!r} cannot be read")
+                    raise DataError(_("archive member {name!r} cannot be read", name=name))
                 _copy_limited(src, target.joinpath(*path.parts), budget)
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise DataError(f"{archive.name}: not a readable tar archive ({exc})") from None
+        raise DataError(_("{name}: not a readable tar archive ({error})", name=archive.name, error=exc)) from None
 
 
 def archive_folder(archive: str | Path) -> tuple[Path, str]:
@@ -311,17 +313,17 @@ def server_folder(path: str | Path, roots: list[Path] | None = None) -> Labelled
     every link and ``..``; a folder elsewhere is refused with one line."""
     roots = data_roots() if roots is None else [Path(r).resolve() for r in roots]
     if not roots:
-        raise DataError(f"server folders are off; an operator allows them with {DATA_ROOTS_ENV}")
+        raise DataError(_("server folders are off; an operator allows them with {variable}", variable=DATA_ROOTS_ENV))
     candidate = Path(path).expanduser()
     if not candidate.is_absolute():
         candidate = roots[0] / candidate
     try:
         resolved = candidate.resolve(strict=True)
     except (FileNotFoundError, RuntimeError, OSError):
-        raise DataError(f"{path}: no such folder") from None
+        raise DataError(_("{folder}: no such folder", folder=path)) from None
     root = next((r for r in roots if resolved.is_relative_to(r)), None)
     if root is None:
-        raise DataError(f"{path}: outside the allowed data folders")
+        raise DataError(_("{folder}: outside the allowed data folders", folder=path))
     return image_folder(resolved, origin=str(resolved), confine=root)
 
 
@@ -352,22 +354,23 @@ MAX_HELD_BYTES = 100 * 2**20
 
 def held_pictures_refusal(held: list[tuple[str, bytes]], adding: list[bytes]) -> str | None:
     """Why ``adding`` would take a session's held pictures over their bounds (one line), or None."""
-    count, size = len(held) + len(adding), sum(len(b) for _, b in held) + sum(len(b) for b in adding)
+    count, size = len(held) + len(adding), sum(len(b) for _c, b in held) + sum(len(b) for b in adding)
     if count > MAX_HELD_PICTURES:
-        return f"at most {MAX_HELD_PICTURES:,} pictures are held for one session's statistics; clear them or use a .zip"
+        return _("at most {n:,} pictures are held for one session's statistics; clear them or use a .zip",
+                 n=MAX_HELD_PICTURES)
     if size > MAX_HELD_BYTES:
-        return (f"at most {MAX_HELD_BYTES // 2**20} MB of pictures are held for one session's statistics; clear them or "
-                "use a .zip")
+        return _("at most {mb} MB of pictures are held for one session's statistics; clear them or use a .zip",
+                 mb=MAX_HELD_BYTES // 2**20)
     return None
 
 
 def in_memory(items: list[tuple[str, bytes]], origin: str = "uploaded pictures") -> LabelledPictures:
     """Labelled pictures held as encoded bytes: (class name, picture bytes) pairs."""
     if not items:
-        raise DataError("no pictures")
-    classes = sorted({c for c, _ in items})
-    labels = [classes.index(c) for c, _ in items]
-    blobs = [b for _, b in items]
+        raise DataError(_("no pictures"))
+    classes = sorted({c for c, _b in items})
+    labels = [classes.index(c) for c, _b in items]
+    blobs = [b for _c, b in items]
     return LabelledPictures(classes, labels, lambda i: load_image(blobs[i]), origin, "", lambda i: read_picture(blobs[i]))
 
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .capture import Capture, capture
+from .i18n import _
 from .models.blocks import BlockInfo
 from .models.registry import LoadedModel
 
@@ -205,15 +206,22 @@ def u_origin(model: LoadedModel, block_name: str) -> UOrigin:
     if isinstance(parent, BasicBlock):
         order = [p for p, m in model.net.named_modules() if isinstance(m, BasicBlock)]
         index = order.index(parent_path)
-        source = ("the stem's output (conv1, BatchNorm and ReLU of the 3×32×32 picture)" if index == 0
-                  else f"the output of the previous residual block, {order[index - 1]}")
+        source = (_("the stem's output (conv1, BatchNorm and ReLU of the 3×32×32 picture)") if index == 0
+                  else _("the output of the previous residual block, {block}", block=order[index - 1]))
         stride = parent.conv1.stride[0]
-        text = (f"U = BN₂(conv₂(ReLU(BN₁(conv₁(X))))): the residual branch of block {parent_path}, two 3×3 convolutions"
-                + (f" (the first with stride {stride}, which halves H and W)" if stride > 1 else "")
-                + f". X ({shape}) is {source}, not the picture. U is {u_shape}; after the scale, s·U is added to "
-                "the block's shortcut and passed through a ReLU. Eq. 1's single convolution stands for this branch.")
+        numbers = dict(block=parent_path, stride=stride, shape=shape, source=source, u=u_shape)
+        if stride > 1:
+            text = _("U = BN₂(conv₂(ReLU(BN₁(conv₁(X))))): the residual branch of block {block}, two 3×3 convolutions "
+                     "(the first with stride {stride}, which halves H and W). X ({shape}) is {source}, not the picture. "
+                     "U is {u}; after the scale, s·U is added to the block's shortcut and passed through a ReLU. Eq. 1's "
+                     "single convolution stands for this branch.", **numbers)
+        else:
+            text = _("U = BN₂(conv₂(ReLU(BN₁(conv₁(X))))): the residual branch of block {block}, two 3×3 convolutions. "
+                     "X ({shape}) is {source}, not the picture. U is {u}; after the scale, s·U is added to the block's "
+                     "shortcut and passed through a ReLU. Eq. 1's single convolution stands for this branch.", **numbers)
     else:
-        text = (f"U is computed inside {parent_path} ({type(parent).__name__}) from that module's input X ({shape}); "
-                f"in a residual network this is the residual branch, whose input is the previous block's output. "
-                f"U is {u_shape}. Eq. 1's single convolution stands for this branch.")
+        text = _("U is computed inside {block} ({kind}) from that module's input X ({shape}); in a residual network this "
+                 "is the residual branch, whose input is the previous block's output. U is {u}. Eq. 1's single "
+                 "convolution stands for this branch.", block=parent_path, kind=type(parent).__name__, shape=shape,
+                 u=u_shape)
     return UOrigin(parent_path, type(parent).__name__, x_shape, text)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .errors import DataError
+from .i18n import _
 from .npzio import save_npz
 from .stats import ExcitationStats
 
@@ -236,20 +237,24 @@ def film_sentence(film: Film) -> str:
     epochs, stages = film.epochs, sorted(spec)
     first, last = stages[0], stages[-1]
     end = spec[last][-1]
-    trail = ", ".join(f"stage {s} {spec[s][0]:.2f} → {spec[s][-1]:.2f}" for s in stages)
+    trail = ", ".join(_("stage {stage} {start:.2f} → {end:.2f}", stage=s, start=spec[s][0], end=spec[s][-1]) for s in stages)
     crossed = first_crossing(epochs, spec[last])
+    numbers = dict(first_epoch=epochs[0], last_epoch=epochs[-1], trail=trail, stage=last, crossed=crossed)
     if crossed is not None:
         after = spec[last][epochs.index(crossed):]
-        text = (f"Over training (epoch {epochs[0]} to {epochs[-1]}, class-specificity {trail}), stage {last} became "
-                f"class-specific: its ratio first exceeded 1 at epoch {crossed} and was above 1 in {int((after > 1).sum())} "
-                f"of the {len(after)} frames from there")
+        text = _("Over training (epoch {first_epoch} to {last_epoch}, class-specificity {trail}), stage {stage} became "
+                 "class-specific: its ratio first exceeded 1 at epoch {crossed} and was above 1 in {above} of the {frames} "
+                 "frames from there", above=int((after > 1).sum()), frames=len(after), **numbers)
+    elif end > spec[last][0]:
+        text = _("Over training (epoch {first_epoch} to {last_epoch}, class-specificity {trail}), stage {stage} rose but "
+                 "does not stay above 1", **numbers)
     else:
-        text = (f"Over training (epoch {epochs[0]} to {epochs[-1]}, class-specificity {trail}), stage {last} "
-                f"{'rose' if end > spec[last][0] else 'did not rise'} but does not stay above 1")
+        text = _("Over training (epoch {first_epoch} to {last_epoch}, class-specificity {trail}), stage {stage} did not "
+                 "rise and does not stay above 1", **numbers)
     early_max = float(spec[first].max())
-    text += (f", while stage {first} stayed shared (at most {early_max:.2f})." if early_max < 1
-             else f"; stage {first} reached {early_max:.2f} too.")
-    return text
+    if early_max < 1:
+        return text + _(", while stage {stage} stayed shared (at most {value:.2f}).", stage=first, value=early_max)
+    return text + _("; stage {stage} reached {value:.2f} too.", stage=first, value=early_max)
 
 
 def film_csv(film: Film) -> bytes:
@@ -284,17 +289,28 @@ def provenance(film: Film) -> str:
     parts = []
     if "replayed" in by_source:
         gap = film.replay.get("max_loss_gap")
-        match = ("training loss equal to the run's history at every epoch, to the 5 decimals it records" if gap is not None
-                 and gap < 5e-6 else f"training loss within {gap:.1e} of the run's history at every epoch" if gap is not None
-                 else "")
-        parts.append(f"epochs {_ranges(by_source['replayed'])} replayed from the run's recorded definition"
-                     + (f" ({match})" if match else ""))
+        epochs = _ranges(by_source["replayed"])
+        if gap is None:
+            parts.append(_("epochs {epochs} replayed from the run's recorded definition", epochs=epochs))
+        elif gap < 5e-6:
+            parts.append(_("epochs {epochs} replayed from the run's recorded definition (training loss equal to the run's "
+                           "history at every epoch, to the 5 decimals it records)", epochs=epochs))
+        else:
+            parts.append(_("epochs {epochs} replayed from the run's recorded definition (training loss within {gap:.1e} of "
+                           "the run's history at every epoch)", epochs=epochs, gap=gap))
     if "training" in by_source:
-        parts.append(f"epochs {_ranges(by_source['training'])} recorded while the run trained")
+        parts.append(_("epochs {epochs} recorded while the run trained", epochs=_ranges(by_source["training"])))
     if "checkpoint" in by_source:
-        parts.append(f"epochs {_ranges(by_source['checkpoint'])} from the run's own checkpoints")
+        parts.append(_("epochs {epochs} from the run's own checkpoints", epochs=_ranges(by_source["checkpoint"])))
     if "final" in by_source:
-        parts.append(f"epoch {by_source['final'][0]} the finished weights (averaged where the run averaged)")
+        parts.append(_("epoch {epoch} the finished weights (averaged where the run averaged)", epoch=by_source["final"][0]))
     probe = film.probe
-    return (f"Frames: {'; '.join(parts)}. Every frame is measured on the same {probe.get('pictures', '?')} test pictures "
-            f"({probe.get('which', '')}).")
+    return _("Frames: {parts}. Every frame is measured on the same {pictures} test pictures ({which}).",
+             parts="; ".join(parts), pictures=probe.get("pictures", "?"), which=_probe_words(probe))
+
+
+def _probe_words(probe: dict) -> str:
+    """Which pictures the probe holds, in words (the film records the count per class)."""
+    if "per_class" in probe:
+        return _("the first {n} pictures of each class, in the source's order", n=probe["per_class"])
+    return str(probe.get("which", ""))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from functools import lru_cache
 
+from .i18n import _
 from .models.project import ASSETS
 
 CIFAR_DIR = ASSETS / "gallery" / "cifar10"
@@ -41,7 +42,7 @@ def resolve(key: str | None) -> str | None:
     if key in PHOTOS:
         return key
     if key and key.startswith("cifar-"):
-        cls, _, k = key.removeprefix("cifar-").rpartition("-")
+        cls, _dash, k = key.removeprefix("cifar-").rpartition("-")
         if not cls or not k.isdigit():
             cls, k = key.removeprefix("cifar-"), "0"
         names = _cifar_files().get(cls, [])
@@ -71,17 +72,19 @@ def true_class(key: str) -> str | None:
 def caption(key: str, cifar_model: bool) -> str:
     """A gallery entry's label; for a CIFAR model, whether a photo has a CIFAR class at all."""
     if key not in PHOTOS:
-        cls, _, k = key.removeprefix("cifar-").rpartition("-")
+        cls, _dash, k = key.removeprefix("cifar-").rpartition("-")
         return f"{cls} #{k}"
     if not cifar_model:
         return key
-    return f"{key} (CIFAR class: {PHOTO_CLASSES[key]})" if key in PHOTO_CLASSES else f"{key} (no CIFAR class)"
+    if key in PHOTO_CLASSES:
+        return _("{key} (CIFAR class: {cls})", key=key, cls=PHOTO_CLASSES[key])
+    return _("{key} (no CIFAR class)", key=key)
 
 
 def picture_bytes(key: str) -> bytes:
     """The encoded picture of a resolved key: the CIFAR JPEG as shipped, a photo as PNG."""
     if key not in PHOTOS:
-        cls, _, k = key.removeprefix("cifar-").rpartition("-")
+        cls, _dash, k = key.removeprefix("cifar-").rpartition("-")
         return (CIFAR_DIR / cls / _cifar_files()[cls][int(k)]).read_bytes()
     import skimage.data
     from PIL import Image

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from .i18n import _
 from .models.blocks import BlockInfo
 
 #: A hidden unit is live when delta(.) > 0 on at least this share of the pictures ...
@@ -58,14 +59,15 @@ class BlockHealth:
         return self.state in ("responsive", "saturated")
 
     def describe(self) -> str:
-        live = f"{self.live} of {self.hidden} hidden units live"
+        numbers = dict(std=self.s_std, mean=self.s_mean, live=self.live, hidden=self.hidden)
         if self.state == "constant":
-            return f"constant for all pictures: a fixed channel scale (std of s {self.s_std:.4f}; {live})"
+            return _("constant for all pictures: a fixed channel scale (std of s {std:.4f}; {live} of {hidden} hidden "
+                     "units live)", **numbers)
         if self.state == "faint":
-            return f"hardly depends on the picture (std of s {self.s_std:.3f}; {live})"
+            return _("hardly depends on the picture (std of s {std:.3f}; {live} of {hidden} hidden units live)", **numbers)
         if self.state == "saturated":
-            return f"saturated near 1 (mean s {self.s_mean:.2f}; {live})"
-        return f"responds to the picture (std of s {self.s_std:.3f}; {live})"
+            return _("saturated near 1 (mean s {mean:.2f}; {live} of {hidden} hidden units live)", **numbers)
+        return _("responds to the picture (std of s {std:.3f}; {live} of {hidden} hidden units live)", **numbers)
 
     def as_dict(self) -> dict:
         return {**asdict(self), "state": self.state}

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .i18n import _
+
 
 @dataclass(frozen=True)
 class History:
@@ -31,10 +33,10 @@ class History:
 def history(card: dict | None) -> tuple[History | None, str]:
     """The card's history, or None and why there is none (one line)."""
     if not card:
-        return None, "these weights have no model card, so no training history"
+        return None, _("these weights have no model card, so no training history")
     rows = card.get("history") or []
     if not rows:
-        return None, f"the card of {card.get('name', 'these weights')} records no epochs"
+        return None, _("the card of {name} records no epochs", name=card.get("name", "?"))
     blocks = list(rows[-1].get("se_health") or {})
     health = {b: [tuple(r["se_health"][b]) for r in rows if b in (r.get("se_health") or {})] for b in blocks}
     health = {b: v for b, v in health.items() if len(v) == len(rows)}
@@ -53,17 +55,20 @@ def health_table(h: History) -> pd.DataFrame:
 def health_summary(h: History) -> str:
     """One line: the mean std of s and the live units, first epoch against last."""
     if not h.health:
-        return f"{h.name}'s history has no SE health rows."
+        return _("{name}'s history has no SE health rows.", name=h.name)
     first = [v[0] for v in h.health.values()]
     last = [v[-1] for v in h.health.values()]
     total = sum(h.hidden.get(b, 0) for b in h.health) or None
-    units = "" if total is None else (f"; live hidden units {sum(x[0] for x in first)} → {sum(x[0] for x in last)} "
-                                      f"of {total}")
     loudest = max(h.health, key=lambda b: h.health[b][-1][1])
-    return (f"Over {len(h.epochs)} epochs the std of s across the probe pictures, averaged over the {len(h.health)} "
-            f"blocks, went from {np.mean([x[1] for x in first]):.3f} at epoch {h.epochs[0]} to "
-            f"{np.mean([x[1] for x in last]):.3f} at epoch {h.epochs[-1]}{units}; {loudest} varies most "
-            f"({h.health[loudest][-1][1]:.3f}).")
+    numbers = dict(epochs=len(h.epochs), blocks=len(h.health), start=np.mean([x[1] for x in first]), first=h.epochs[0],
+                   end=np.mean([x[1] for x in last]), last=h.epochs[-1], loudest=loudest, top=h.health[loudest][-1][1],
+                   live_start=sum(x[0] for x in first), live_end=sum(x[0] for x in last), total=total)
+    if total is None:
+        return _("Over {epochs} epochs the std of s across the probe pictures, averaged over the {blocks} blocks, went from "
+                 "{start:.3f} at epoch {first} to {end:.3f} at epoch {last}; {loudest} varies most ({top:.3f}).", **numbers)
+    return _("Over {epochs} epochs the std of s across the probe pictures, averaged over the {blocks} blocks, went from "
+             "{start:.3f} at epoch {first} to {end:.3f} at epoch {last}; live hidden units {live_start} → {live_end} of "
+             "{total}; {loudest} varies most ({top:.3f}).", **numbers)
 
 
 def loss_table(a: History, b: History) -> pd.DataFrame:
@@ -77,8 +82,11 @@ def loss_summary(a: History, b: History) -> str:
     la, lb = dict(zip(a.epochs, a.loss)), dict(zip(b.epochs, b.loss))
     below = sum(la[e] < lb[e] for e in common)
     end = common[-1] if common else None
-    text = (f"Training loss at epoch {end}: {a.name} {la[end]:.4f}, {b.name} {lb[end]:.4f}; {a.name} was lower in "
-            f"{below} of the {len(common)} epochs both ran" if common else f"{a.name} and {b.name} share no epoch")
+    if not common:
+        return _("{a} and {b} share no epoch.", a=a.name, b=b.name)
+    numbers = dict(end=end, a=a.name, la=la[end], b=b.name, lb=lb[end], below=below, n=len(common), swa=a.swa_from)
     if a.swa_from:
-        text += f" (from epoch {a.swa_from} the weights are averaged at a higher constant lr, so the loss rises)"
-    return text + "."
+        return _("Training loss at epoch {end}: {a} {la:.4f}, {b} {lb:.4f}; {a} was lower in {below} of the {n} epochs both "
+                 "ran (from epoch {swa} the weights are averaged at a higher constant lr, so the loss rises).", **numbers)
+    return _("Training loss at epoch {end}: {a} {la:.4f}, {b} {lb:.4f}; {a} was lower in {below} of the {n} epochs both ran.",
+             **numbers)

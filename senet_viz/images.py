@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
+from .i18n import _
 
 MAX_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -32,21 +33,21 @@ def _read(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple[bytes,
         label = path.name
         try:
             if path.stat().st_size > max_bytes:
-                raise ImageError(f"{label}: larger than {max_bytes // (1024 * 1024)} MiB")
+                raise ImageError(_("{name}: larger than {mib} MiB", name=label, mib=max_bytes // (1024 * 1024)))
             data = path.read_bytes()
         except FileNotFoundError:
-            raise ImageError(f"{label}: no such file") from None
+            raise ImageError(_("{name}: no such file", name=label)) from None
         except IsADirectoryError:
-            raise ImageError(f"{label}: is a folder, not a picture") from None
+            raise ImageError(_("{name}: is a folder, not a picture", name=label)) from None
         except OSError as exc:
-            raise ImageError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+            raise ImageError(_("{name}: cannot be read ({reason})", name=label, reason=exc.strerror or exc)) from None
     else:
         label = getattr(source, "name", "picture")
         data = source.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ImageError(f"{label}: larger than {max_bytes // (1024 * 1024)} MiB")
+        raise ImageError(_("{name}: larger than {mib} MiB", name=label, mib=max_bytes // (1024 * 1024)))
     if not data:
-        raise ImageError(f"{label}: empty file")
+        raise ImageError(_("{name}: empty file", name=label))
     return data, str(label)
 
 
@@ -78,25 +79,27 @@ def load_image(
     try:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise ImageError(f"{label}: not a picture (or a format that is not supported)") from None
+        raise ImageError(_("{name}: not a picture (or a format that is not supported)", name=label)) from None
     except Exception as exc:  # noqa: BLE001 - a hostile header can raise nearly anything
-        raise ImageError(f"{label}: not a readable picture ({type(exc).__name__})") from None
+        raise ImageError(_("{name}: not a readable picture ({error})", name=label, error=type(exc).__name__)) from None
     if img.format not in FORMATS:
-        raise ImageError(f"{label}: format {img.format} is not accepted ({', '.join(sorted(FORMATS))})")
+        raise ImageError(_("{name}: format {format} is not accepted ({accepted})", name=label, format=img.format,
+                           accepted=", ".join(sorted(FORMATS))))
     width, height = img.size
     if width < 1 or height < 1:
-        raise ImageError(f"{label}: has no pixels")
+        raise ImageError(_("{name}: has no pixels", name=label))
     if width * height > max_pixels:
-        raise ImageError(f"{label}: {width}x{height} pixels is over the limit of {max_pixels:,}")
+        raise ImageError(_("{name}: {width}x{height} pixels is over the limit of {limit:,}", name=label, width=width,
+                           height=height, limit=max_pixels))
     try:
         img.seek(0)
         img.load()
         img = ImageOps.exif_transpose(img) or img
         return _to_rgb(img)
     except Image.DecompressionBombError:
-        raise ImageError(f"{label}: too many pixels (decompression bomb)") from None
+        raise ImageError(_("{name}: too many pixels (decompression bomb)", name=label)) from None
     except Exception as exc:  # noqa: BLE001 - truncated or corrupt data
-        raise ImageError(f"{label}: truncated or corrupt picture ({exc})") from None
+        raise ImageError(_("{name}: truncated or corrupt picture ({error})", name=label, error=exc)) from None
 
 
 def _normalisation(preprocess) -> tuple[tuple[float, ...], tuple[float, ...]] | None:

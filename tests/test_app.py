@@ -181,7 +181,7 @@ def test_ablation_modes_change_the_prediction_as_each_mode_should(app):
 
 def test_class_patterns_from_an_uploaded_zip(app):
     app.switch_page("pages/class_patterns.py").run()
-    app.radio(key="stats_source").set_value("A .zip of class folders").run()
+    app.radio(key="stats_source").set_value("zip").run()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for k, cls in enumerate(["cat", "dog"]):
@@ -194,7 +194,7 @@ def test_class_patterns_from_an_uploaded_zip(app):
 
 def test_a_hostile_zip_is_one_error_line(app):
     app.switch_page("pages/class_patterns.py").run()
-    app.radio(key="stats_source").set_value("A .zip of class folders").run()
+    app.radio(key="stats_source").set_value("zip").run()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("../../evil.png", _png())
@@ -242,7 +242,7 @@ def test_pictures_held_for_class_statistics_are_bounded(app, monkeypatch):
 
     monkeypatch.setattr(senet_viz.data, "MAX_HELD_PICTURES", 3)
     app.switch_page("pages/class_patterns.py").run()
-    app.radio(key="stats_source").set_value("Pictures, a class per batch").run()
+    app.radio(key="stats_source").set_value("batches").run()
 
     def add(cls: str, seeds: list[int]):
         app.text_input(key="batch_class").set_value(cls).run()

@@ -8,7 +8,8 @@ import re
 import pyarrow as pa
 import streamlit as st
 
-from senet_viz import plots
+from senet_viz import i18n, plots
+from senet_viz.i18n import _
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
@@ -33,6 +34,16 @@ def table(columns: dict) -> pa.Table:
     return pa.table({str(k): v for k, v in columns.items()})
 
 
+def top_table(top: list[tuple[str, float]], where=None, width="stretch") -> None:
+    """A top-k prediction: classes and their probabilities as bars."""
+    where = where or st
+    column = _("probability")
+    where.dataframe({_("class"): [c for c, _p in top], column: [p for _c, p in top]}, hide_index=True,
+                    **({"width": width} if width else {}),
+                    column_config={column: st.column_config.ProgressColumn(column, min_value=0.0, max_value=1.0,
+                                                                          format="percent")})
+
+
 def sync_query_param(key: str, value: str | None) -> None:
     if value is None:
         st.query_params.pop(key, None)
@@ -41,11 +52,16 @@ def sync_query_param(key: str, value: str | None) -> None:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def shared(kind: str, key: tuple, _build):
+def _shared(kind: str, key: tuple, _build):
     """A figure or result built once per ``(kind, key)`` and shared read-only by every session:
     ``key`` must name everything it is made from (model, picture hash, block, ...). A classroom
     that follows one lecturer asks for the same things at the same moment."""
     return _build()
+
+
+def shared(kind: str, key: tuple, build):
+    """``_shared`` in the session's language: figures and sentences carry words."""
+    return _shared(kind, (*key, i18n.language()), build)
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
@@ -71,7 +87,7 @@ def error(text: str) -> None:
 
 
 def paper_note(text: str) -> None:
-    st.caption(f":material/menu_book: **Paper:** {text}")
+    st.caption(":material/menu_book: **" + _("Paper:") + "** " + text)
 
 
 #: Captions and other secondary text dark enough for WCAG 2.1 AA (4.5:1) on the page's white and

@@ -26,6 +26,7 @@ from senet_viz.cost import CostReport, cost
 from senet_viz.data import open_source
 from senet_viz.errors import SenetVizError
 from senet_viz.film import film_csv, film_sentence, provenance
+from senet_viz.i18n import _
 from senet_viz.images import load_image
 from senet_viz.models import LoadedModel
 from senet_viz.stats import ExcitationStats
@@ -40,6 +41,7 @@ from ui.base import (  # noqa: F401
     shared,
     sync_query_param,
     table,
+    top_table,
 )
 from ui.models import (  # noqa: F401
     MAX_NAMES_FILE,
@@ -107,20 +109,35 @@ def cached_capture(_model: LoadedModel, key: tuple[str, str], picture_hash: str,
 
 # Cached here rather than in the page scripts: a page script runs anew at every rerun, and a cache
 # decorator there makes Streamlit read the function's source again each time.
-@st.cache_resource(max_entries=32, show_spinner="Counting parameters and FLOPs…")
-def cached_cost(_model: LoadedModel, key: tuple[str, str], reduction: float | None, floor: bool = True) -> CostReport:
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _cached_cost(_model: LoadedModel, key: tuple[str, str], reduction: float | None, floor: bool = True) -> CostReport:
     return cost(_model, reduction, floor=floor)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Statistics of the gallery's CIFAR-10 test pictures…")
-def gallery_stats(_model: LoadedModel, key: tuple[str, str], digest: str | None) -> ExcitationStats:
+def cached_cost(model: LoadedModel, key: tuple[str, str], reduction: float | None, floor: bool = True) -> CostReport:
+    with st.spinner(_("Counting parameters and FLOPs…")):
+        return _cached_cost(model, key, reduction, floor)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _gallery_stats(_model: LoadedModel, key: tuple[str, str], digest: str | None) -> ExcitationStats:
     # workers=0: no loader processes forked from the server
     return compute_stats(_model, open_source(gallery.CIFAR_DIR), batch_size=50, workers=0)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Accuracy of the gallery's pictures with SE switched off, stage by stage…")
-def gallery_ablation(_model: LoadedModel, key: tuple[str, str], digest: str | None) -> dict:
+def gallery_stats(model: LoadedModel, key: tuple[str, str], digest: str | None) -> ExcitationStats:
+    with st.spinner(_("Statistics of the gallery's CIFAR-10 test pictures…")):
+        return _gallery_stats(model, key, digest)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _gallery_ablation(_model: LoadedModel, key: tuple[str, str], digest: str | None) -> dict:
     return stage_accuracy(_model, open_source(gallery.CIFAR_DIR), batch_size=100)
+
+
+def gallery_ablation(model: LoadedModel, key: tuple[str, str], digest: str | None) -> dict:
+    with st.spinner(_("Accuracy of the gallery's pictures with SE switched off, stage by stage…")):
+        return _gallery_ablation(model, key, digest)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -141,7 +158,7 @@ def _decode(digest: str, _data: bytes, name: str):
         return None, f"{name}: {exc}".replace("picture: ", "")
 
 
-@st.cache_resource(show_spinner="Opening the CIFAR-10 test split…")
+@st.cache_resource(show_spinner=False)
 def test_split():
     """The CIFAR-10 test split when it is on this machine (``senet_viz.data.cifar10_test_source``;
     never downloaded just to fill the gallery), or None."""
@@ -195,11 +212,12 @@ def gallery_picker(prefix: str, wanted: str | None, cifar_model: bool, on_pick=N
         if on_pick is not None and options:
             on_pick(pick if pick in options else options[0])
 
-    group = st.selectbox("Class", gallery.groups(), key=group_key, on_change=picked,
-                         format_func=lambda g: "photos (scikit-image)" if g == gallery.PHOTOS_GROUP else f"{g} (CIFAR-10 test pictures)")
+    group = st.selectbox(_("Class"), gallery.groups(), key=group_key, on_change=picked,
+                         format_func=lambda g: _("photos (scikit-image)") if g == gallery.PHOTOS_GROUP
+                         else _("{cls} (CIFAR-10 test pictures)", cls=g))
     options = gallery.in_group(group)
     st.session_state.setdefault(pick_key(group), wanted if wanted in options else options[0])
-    return st.radio("Picture", options, horizontal=True, key=pick_key(group), on_change=picked,
+    return st.radio(_("Picture"), options, horizontal=True, key=pick_key(group), on_change=picked,
                     format_func=lambda key: gallery.caption(key, cifar_model))
 
 
@@ -243,8 +261,10 @@ def link_note() -> None:
     silently showing another picture."""
     wanted = st.query_params.get("picture")
     if wanted in ("upload", "camera") and current_picture() is None:
-        st.info(f"This link was made with a picture from the {wanted}; pictures that were uploaded or taken are not "
-                "part of links, so the gallery's cat is shown instead.", icon=":material/link_off:")
+        st.info(_("This link was made with an uploaded picture; pictures that were uploaded or taken are not part of "
+                  "links, so the gallery's cat is shown instead.") if wanted == "upload" else
+                _("This link was made with a picture from the camera; pictures that were uploaded or taken are not part "
+                  "of links, so the gallery's cat is shown instead."), icon=":material/link_off:")
         st.session_state.link_note_shown = True
 
 
@@ -268,12 +288,12 @@ def capture_picture(model: LoadedModel, name: str, data: bytes, maps: tuple[str,
     return picture, cached_capture(model, model_key(model), picture_hash(data), picture, maps)
 
 
-def block_picker(model: LoadedModel, label: str = "SE block", default: str | None = None, key: str = "block") -> str:
+def block_picker(model: LoadedModel, label: str | None = None, default: str | None = None, key: str = "block") -> str:
     names = [b.name for b in model.blocks]
     wanted = st.query_params.get("block", default or names[-1])
     if st.session_state.get(key) not in names:
         st.session_state[key] = wanted if wanted in names else names[-1]
-    name = st.selectbox(label, names, key=key)
+    name = st.selectbox(label or _("SE block"), names, key=key)
     sync_query_param("block", name)
     return name
 
@@ -283,18 +303,18 @@ def training_history(card: dict | None, twin: dict | None, *, loss: bool = True)
     training loss beside the twin's; for weights without a history, one line saying why."""
     h, why = history.history(card)
     if h is None:
-        st.caption(f"No training history to show: {why}.")
+        st.caption(_("No training history to show: {why}.", why=why))
         return
     if loss:
         t, why_twin = history.history(twin)
         if t is None:
-            st.caption(f"No training curve of a twin without SE: {why_twin}.")
+            st.caption(_("No training curve of a twin without SE: {why}.", why=why_twin))
         else:
             draw(plots.training_loss(history.loss_table(h, t)))
             st.caption(plain(history.loss_summary(h, t)))
     if h.health:
         draw(plots.training_health(history.health_table(h)))
-        st.caption(plain(history.health_summary(h)) + " Probe: the card's fixed training pictures, after every epoch.")
+        st.caption(plain(history.health_summary(h)) + " " + _("Probe: the card's fixed training pictures, after every epoch."))
 
 
 def film_view(model: LoadedModel, prefix: str = "film") -> None:
@@ -303,33 +323,33 @@ def film_view(model: LoadedModel, prefix: str = "film") -> None:
     the epochs, one sentence computed from the film, and the exports; one line where there is none."""
     art = shipped(model)["film"]
     if art.value is None:
-        st.caption(f"No training film for these weights: {plain(art.reason)}.")
+        st.caption(_("No training film for these weights: {why}.", why=plain(art.reason)))
         return
     film = art.value
     key = (model.weights_sha256,)
     c1, c2, c3 = st.columns([1, 2, 2])
-    block = c1.selectbox("Block", film.blocks, index=len(film.blocks) - 1, key=f"{prefix}_block")
-    classes = c2.multiselect("Classes", film.class_names, default=film.class_names[:4], max_selections=10,
+    block = c1.selectbox(_("Block"), film.blocks, index=len(film.blocks) - 1, key=f"{prefix}_block")
+    classes = c2.multiselect(_("Classes"), film.class_names, default=film.class_names[:4], max_selections=10,
                              key=f"{prefix}_classes") or film.class_names[:4]
-    epoch = c3.select_slider("Start at epoch", film.epochs, value=film.epochs[-1], key=f"{prefix}_epoch",
-                             format_func=lambda e: plots.frame_label(film, e).removeprefix("epoch "))
+    epoch = c3.select_slider(_("Start at epoch"), film.epochs, value=film.epochs[-1], key=f"{prefix}_epoch",
+                             format_func=lambda e: plots.frame_label(film, e, bare=True))
     left, right = st.columns(2)
     with left:
         draw(shared("film-figure", (*key, block, tuple(classes), epoch),
                     lambda: plots.film_figure(film, block, classes, epoch)), key=f"{prefix}_figure")
-        st.caption(f"Class-mean s per channel of {block} (dashed: all classes) at each epoch; ▶ plays the epochs, the "
-                   "slider under the chart moves through them.")
+        st.caption(_("Class-mean s per channel of {block} (dashed: all classes) at each epoch; ▶ plays the epochs, the "
+                     "slider under the chart moves through them.", block=block))
     with right:
         draw(shared("film-specificity", (*key, epoch), lambda: plots.specificity_figure(film, epoch)),
              key=f"{prefix}_specificity")
         st.caption(plain(shared("film-sentence", key, lambda: film_sentence(film))))
     st.caption(plain(provenance(film)))
     d1, d2, d3 = st.columns(3)
-    fmt = d1.selectbox("Export the frame as", ["png", "svg"], key=f"{prefix}_fmt")
-    d2.download_button(f"Epoch {epoch} figure ({fmt.upper()})", file_name=f"film-{block}-epoch{epoch}.{fmt}",
+    fmt = d1.selectbox(_("Export the frame as"), ["png", "svg"], key=f"{prefix}_fmt")
+    d2.download_button(_("Epoch {epoch} figure ({format})", epoch=epoch, format=fmt.upper()), file_name=f"film-{block}-epoch{epoch}.{fmt}",
                        on_click="ignore", key=f"{prefix}_download_figure",
                        data=lambda: plots.excitation_static(film.stats(epoch), [block], classes, subset="all", fmt=fmt))
-    d3.download_button("The film's numbers (CSV)", file_name="film.csv", mime="text/csv", on_click="ignore",
+    d3.download_button(_("The film's numbers (CSV)"), file_name="film.csv", mime="text/csv", on_click="ignore",
                        key=f"{prefix}_download_csv", data=lambda: film_csv(film))
 
 

@@ -19,6 +19,7 @@ import io
 import streamlit as st
 
 from senet_viz import gallery, plots
+from senet_viz.i18n import _, ngettext, source
 from senet_viz.lesson import STEPS
 from senet_viz.rooms import Place, Room, RoomError, RoomStore, store_from_environment
 from ui import common, room_wake
@@ -54,7 +55,8 @@ def call(fn, *args):
     except Exception as exc:
         if not store_failure(exc):
             raise
-        common.error(f"the room store does not answer ({type(exc).__name__}); the lesson goes on without the room")
+        common.error(_("the room store does not answer ({error}); the lesson goes on without the room",
+                       error=type(exc).__name__))
     return None
 
 
@@ -106,7 +108,7 @@ def enter_from_link() -> None:
     code = st.query_params.get("room")
     if "key" in st.query_params:
         st.query_params.pop("key", None)
-        common.error("lecturer keys are not taken from links; open the room and type its key under 'I am the lecturer'")
+        common.error(_("lecturer keys are not taken from links; open the room and type its key under 'I am the lecturer'"))
     room = current()
     if not code or (room and room["code"] == code.upper()):
         return
@@ -158,7 +160,7 @@ def take_over() -> None:
         st.session_state.room = {"code": room["code"], "key": key.strip(), "following": False}
         st.session_state.room_pushed = None
     else:
-        common.error(f"that is not room {room['code']}'s key: you stay a student")
+        common.error(_("that is not room {code}'s key: you stay a student", code=room["code"]))
 
 
 def leave() -> None:
@@ -189,11 +191,11 @@ def room_now() -> Room | None:
     try:
         return store().get(room["code"])
     except RoomError as exc:
-        st.session_state.room_notice = f"{exc}. You are on your own now."
+        st.session_state.room_notice = _("{reason}. You are on your own now.", reason=exc)
     except Exception as exc:
         if not store_failure(exc):
             raise
-        st.session_state.room_notice = "the room store does not answer; the lesson goes on without the room"
+        st.session_state.room_notice = _("the room store does not answer; the lesson goes on without the room")
     leave()
     return None
 
@@ -253,18 +255,19 @@ def student_bar(room: Room) -> None:
     """What a student in a room sees above the lesson: whom they follow, and leave / rejoin."""
     left, right = st.columns([4, 1])
     if following():
-        left.markdown(f":material/group: Following room **{room.code}**: your screen moves with the lecturer's.")
-        right.button("Leave to explore", key="room_leave", on_click=set_following, args=(False,))
+        left.markdown(":material/group: " + _("Following room **{code}**: your screen moves with the lecturer's.",
+                                               code=room.code))
+        right.button(_("Leave to explore"), key="room_leave", on_click=set_following, args=(False,))
         if room.place.picture is None:
-            st.caption("The lecturer's picture is an upload, which a room cannot share: you see your own picture.")
+            st.caption(_("The lecturer's picture is an upload, which a room cannot share: you see your own picture."))
     else:
-        left.markdown(f":material/explore: You left room **{room.code}** to explore; the lecturer is at step "
-                      f"{room.place.step + 1}.")
-        right.button("Rejoin", key="room_rejoin", type="primary", on_click=set_following, args=(True,))
-    with st.popover("I am the lecturer", icon=":material/key:"):
-        st.text_input("Room key", type="password", key="room_key_typed",
-                      help="The key the lecturer's screen shows under 'Room key'. It is never part of a link.")
-        st.button("Continue as lecturer", key="room_take_over", on_click=take_over)
+        left.markdown(":material/explore: " + _("You left room **{code}** to explore; the lecturer is at step {step}.",
+                                                 code=room.code, step=room.place.step + 1))
+        right.button(_("Rejoin"), key="room_rejoin", type="primary", on_click=set_following, args=(True,))
+    with st.popover(_("I am the lecturer"), icon=":material/key:"):
+        st.text_input(_("Room key"), type="password", key="room_key_typed",
+                      help=_("The key the lecturer's screen shows under 'Room key'. It is never part of a link."))
+        st.button(_("Continue as lecturer"), key="room_take_over", on_click=take_over)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -281,62 +284,64 @@ def lecturer_panel(room: Room) -> None:
     base = (st.context.url or "lesson").split("?")[0]
     link = f"{base}?room={room.code}"
     qr, text = st.columns([1, 3])
-    qr.image(qr_png(link), caption="Scan to follow", width=180, alt=f"QR code of the room's link, {link}")
+    qr.image(qr_png(link), caption=_("Scan to follow"), width=180, alt=_("QR code of the room's link, {link}", link=link))
     with text:
-        st.markdown(f"### Room `{room.code}`")
-        st.markdown(f"Students open **{link}** (or scan the code). Their screens follow your steps, picture and block; "
-                    "their answers are counted here, without names.")
-        with st.popover("Room key (not for the projector)", icon=":material/key:"):
-            st.caption("To continue as lecturer in another tab or on another machine: open the students' link there and "
-                       "type this key under 'I am the lecturer'. Whoever has it can move the room.")
+        st.markdown("### " + _("Room `{code}`", code=room.code))
+        st.markdown(_("Students open **{link}** (or scan the code). Their screens follow your steps, picture and block; "
+                      "their answers are counted here, without names.", link=link))
+        with st.popover(_("Room key (not for the projector)"), icon=":material/key:"):
+            st.caption(_("To continue as lecturer in another tab or on another machine: open the students' link there "
+                         "and type this key under 'I am the lecturer'. Whoever has it can move the room."))
             st.code(current()["key"], language=None)
         data = call(store().export_csv, room.code, current()["key"])
         if data is not None:
-            st.download_button("Export answers (CSV)", data, file_name=f"room-{room.code}-answers.csv", mime="text/csv",
+            st.download_button(_("Export answers (CSV)"), data, file_name=f"room-{room.code}-answers.csv", mime="text/csv",
                                key="room_export", icon=":material/download:",
-                               help="Per question: prompt, choices, counts, the measured answer, time of the reveal; no names.")
-        st.button("Close the room for everyone", key="room_close", on_click=close,
-                  help="Ends the room: students are told it closed, and its answers are gone.")
+                               help=_("Per question: prompt, choices, counts, the measured answer, time of the reveal; "
+                                      "no names."))
+        st.button(_("Close the room for everyone"), key="room_close", on_click=close,
+                  help=_("Ends the room: students are told it closed, and its answers are gone."))
 
 
 def counts_chart(question, counts: dict[int, int]):
-    return plots.answer_counts(question.choices, question.answer, counts)
+    return plots.answer_counts([str(c) for c in question.choices], question.answer, counts)
 
 
 def describe(question, qid: str) -> None:
     """The lecturer's question in words into the room, once per session and question (for the export)."""
     room, done = current(), st.session_state.setdefault("room_described", set())
     if room and room["key"] and qid not in done:
-        call(store().describe, room["code"], room["key"], qid, question.prompt, question.choices, question.answer)
+        call(store().describe, room["code"], room["key"], qid, source(question.prompt),
+             [source(c) for c in question.choices], question.answer)
         done.add(qid)
 
 
 def answer_state(room: Room, qid: str) -> str:
     """What a following student reads under the question: open, closing in N s, or closed."""
     if room.closed(qid):
-        return ":material/lock: Answers to this question are closed; the lecturer reveals the answer for everyone."
+        return ":material/lock: " + _("Answers to this question are closed; the lecturer reveals the answer for everyone.")
     left = room.closing.get(qid)
-    when = f" Answers close in {left:.0f} s." if left is not None else ""
-    return (":material/how_to_vote: Your answer goes to the room, without your name; you can change it until the "
-            f"lecturer reveals.{when}")
+    when = " " + _("Answers close in {seconds:.0f} s.", seconds=left) if left is not None else ""
+    return ":material/how_to_vote: " + _("Your answer goes to the room, without your name; you can change it until the "
+                                         "lecturer reveals.") + when
 
 
 def presenter_controls(room: Room, qid: str, tag: str) -> None:
     """Lock or reopen the answers, a countdown that locks them at zero, reset the question."""
     cols = st.columns([1, 1, 1, 1])
     if room.closed(qid):
-        cols[0].button("Reopen answers", key=f"room_unlock_{tag}", icon=":material/lock_open:",
+        cols[0].button(_("Reopen answers"), key=f"room_unlock_{tag}", icon=":material/lock_open:",
                        on_click=set_deadline, args=(qid, None))
     else:
-        cols[0].button("Lock answers", key=f"room_lock_{tag}", icon=":material/lock:", on_click=set_deadline, args=(qid, 0))
-        seconds = cols[1].selectbox("Countdown", [15, 30, 60, 120], index=1, key=f"room_countdown_{tag}",
-                                    format_func=lambda n: f"{n} s", label_visibility="collapsed")
-        cols[2].button("Start countdown", key=f"room_count_{tag}", icon=":material/timer:",
+        cols[0].button(_("Lock answers"), key=f"room_lock_{tag}", icon=":material/lock:", on_click=set_deadline, args=(qid, 0))
+        seconds = cols[1].selectbox(_("Countdown"), [15, 30, 60, 120], index=1, key=f"room_countdown_{tag}",
+                                    format_func=lambda n: _("{seconds} s", seconds=n), label_visibility="collapsed")
+        cols[2].button(_("Start countdown"), key=f"room_count_{tag}", icon=":material/timer:",
                        on_click=lambda: set_deadline(qid, st.session_state.get(f"room_countdown_{tag}", seconds)))
-    cols[3].button("Reset answers", key=f"room_reset_{tag}", icon=":material/restart_alt:", on_click=reset, args=(qid,))
+    cols[3].button(_("Reset answers"), key=f"room_reset_{tag}", icon=":material/restart_alt:", on_click=reset, args=(qid,))
     left = room.closing.get(qid)
     if left is not None and left > 0:
-        st.caption(f":material/timer: Answers close in {left:.0f} s.")
+        st.caption(":material/timer: " + _("Answers close in {seconds:.0f} s.", seconds=left))
 
 
 def set_deadline(qid: str, seconds: float | None) -> None:
@@ -371,8 +376,8 @@ def live_counts(question, qid: str) -> None:
         joined = call(store().followers, room["code"]) or 0
         shares = ", ".join(f"{common.plain(question.choices[i])}: {n}" for i, n in sorted(counts.items())
                            if i < len(question.choices))
-        st.markdown(f":material/how_to_vote: **{total}** answer{'s' if total != 1 else ''} so far"
-                    + (f" ({shares})" if shares else "") + f" · {joined} joined the room")
+        st.markdown(":material/how_to_vote: " + ngettext("**{n}** answer so far", "**{n}** answers so far", total)
+                    + (f" ({shares})" if shares else "") + " · " + _("{n} joined the room", n=joined))
 
 
 def reveal(qid: str) -> None:

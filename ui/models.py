@@ -12,6 +12,7 @@ import torch
 
 from senet_viz import artefacts, machine
 from senet_viz.errors import ClassNamesError, SenetVizError, UnknownModel
+from senet_viz.i18n import _
 from senet_viz.models import DEFAULT_MODEL, RANDOM, LoadedModel, list_models, load_model, weights_available
 from senet_viz.models.blocks import zero_initialised_norms
 from senet_viz.models.budget import MAX_PARAMS
@@ -44,7 +45,7 @@ def cached_model(name: str, weights: str | None, classes: tuple[str, ...] | None
 
     def build() -> LoadedModel:
         threads()
-        with st.spinner("Loading the model…"):
+        with st.spinner(_("Loading the model…")):
             model = load_model(name, weights=weights, classes=list(classes) if classes else None, max_params=MAX_PARAMS)
         freeze_libraries()
         return model
@@ -84,37 +85,43 @@ def sidebar() -> None:
         st.session_state.model_other = "" if wanted in choices else wanted
         st.session_state.weights_choice = "random" if st.query_params.get("weights") == RANDOM else "default"
     with st.sidebar:
-        st.markdown("### Model")
-        choice = st.selectbox("Network", [*choices, "other…"], key="model_choice",
-                              help="Any timm or torchvision network with SE blocks; ImageNet weights need one download.")
+        st.markdown("### " + _("Model"))
+        choice = st.selectbox(_("Network"), [*choices, "other…"], key="model_choice",
+                              format_func=lambda c: _("other…") if c == "other…" else c,
+                              help=_("Any timm or torchvision network with SE blocks; ImageNet weights need one download."))
         name = choice
         if choice == "other…":
-            label = "timm or torchvision name, or package.module:function" if code_models_allowed() else "timm or torchvision name"
-            name = st.text_input(label, key="model_other", placeholder="e.g. seresnet101",
-                                 help="package.module:function: a network your code builds (allowed on this server)"
+            label = (_("timm or torchvision name, or package.module:function") if code_models_allowed()
+                     else _("timm or torchvision name"))
+            name = st.text_input(label, key="model_other", placeholder=_("e.g. seresnet101"),
+                                 help=_("package.module:function: a network your code builds (allowed on this server)")
                                  if code_models_allowed() else None).strip() or DEFAULT_MODEL
             if is_code_name(name) and code_models_allowed() and not trusted() and lecturer_password():
-                st.text_input("Lecturer password", type="password", key="code_password", on_change=_verify_password,
-                              args=("code_password",), help="Networks from code run only for a browser on this "
-                              "server's own machine or a session that typed the lecturer password.")
-        st.radio("Weights", ["default", "random", "file"], key="weights_choice", horizontal=True,
-                 help="default: the shipped or pretrained weights; random: random initialisation (degenerate pictures); "
-                      "file: a .safetensors, .pth or .pt file of your own (never executed).")
+                st.text_input(_("Lecturer password"), type="password", key="code_password", on_change=_verify_password,
+                              args=("code_password",), help=_("Networks from code run only for a browser on this "
+                                                              "server's own machine or a session that typed the lecturer "
+                                                              "password."))
+        st.radio(_("Weights"), ["default", "random", "file"], key="weights_choice", horizontal=True,
+                 format_func={"default": _("default"), "random": _("random"), "file": _("file")}.get,
+                 help=_("default: the shipped or pretrained weights; random: random initialisation (degenerate "
+                        "pictures); file: a .safetensors, .pth or .pt file of your own (never executed)."))
         if st.session_state.weights_choice == "file":
-            up = st.file_uploader("Weights file", type=["safetensors", "pth", "pt"], key="weights_file")
+            up = st.file_uploader(_("Weights file"), type=["safetensors", "pth", "pt"], key="weights_file")
             st.session_state.weights_path = store_weights(up.getvalue(), up.name) if up is not None else None
-            st.text_input("Class names", key="class_names_text", placeholder="a, b, c (default: the file's own)",
-                          help="Comma-separated, in the order of the classifier's outputs. Left empty: the names in the "
-                               "file's safetensors metadata (class_names), else class 0, class 1, ...")
-            st.file_uploader("or a class names file", type=["txt", "json"], key="class_names_file",
-                             help="One name a line (.txt), or a JSON list (.json); it replaces the typed names.")
+            st.text_input(_("Class names"), key="class_names_text", placeholder=_("a, b, c (default: the file's own)"),
+                          help=_("Comma-separated, in the order of the classifier's outputs. Left empty: the names in "
+                                 "the file's safetensors metadata (class_names), else class 0, class 1, ..."))
+            st.file_uploader(_("or a class names file"), type=["txt", "json"], key="class_names_file",
+                             help=_("One name a line (.txt), or a JSON list (.json); it replaces the typed names."))
         st.session_state.model_name = name
         try:
             if name in choices and st.session_state.weights_choice == "default" and not weights_available(name):
                 if name in PROJECT_MODELS:
-                    st.caption(":material/model_training: This project model is not trained yet: no weights are shipped.")
+                    st.caption(":material/model_training: " + _("This project model is not trained yet: no weights are "
+                                                                 "shipped."))
                 else:
-                    st.caption(":material/cloud_download: The default weights of this model need a download (internet).")
+                    st.caption(":material/cloud_download: " + _("The default weights of this model need a download "
+                                                                 "(internet)."))
         except SenetVizError:
             pass
     sync_query_param("model", None if name == DEFAULT_MODEL else name)
@@ -153,8 +160,9 @@ def active_model() -> LoadedModel:
     try:
         refuse_code_unless_allowed(name)
         if is_code_name(name) and not trusted():
-            raise UnknownModel(st.session_state.pop("password_refusal", None) or f"{name}: networks built by code run only "
-                               "for a browser on this server's own machine or a session that typed the lecturer password")
+            raise UnknownModel(st.session_state.pop("password_refusal", None) or _(
+                "{name}: networks built by code run only for a browser on this server's own machine or a session that "
+                "typed the lecturer password", name=name))
         classes = class_names_given() if choice == "file" else None
         model = cached_model(name, weights, classes)
     except SenetVizError as exc:
@@ -162,19 +170,21 @@ def active_model() -> LoadedModel:
         fallback = RANDOM if weights == RANDOM or not weights_available(DEFAULT_MODEL) else None
         if (name, weights) == (DEFAULT_MODEL, fallback):
             raise
-        shown = "random weights" if fallback == RANDOM else "its shipped weights"
-        error(f"{exc}. Showing {DEFAULT_MODEL} with {shown} instead.")
+        if fallback == RANDOM:
+            error(_("{error}. Showing {model} with random weights instead.", error=exc, model=DEFAULT_MODEL))
+        else:
+            error(_("{error}. Showing {model} with its shipped weights instead.", error=exc, model=DEFAULT_MODEL))
         model = cached_model(DEFAULT_MODEL, fallback)
     if model.random_weights:
         zeroed = zero_initialised_norms(model.net)
-        note = (f" {zeroed} of its BatchNorm layers start at zero (timm's zero-initialised last BatchNorm of each residual "
-                "branch), so U = 0 in the SE blocks that follow them." if zeroed else "")
-        st.warning(f"{model.name} has random weights: its predictions and excitations are meaningless.{note}",
-                   icon=":material/casino:")
+        note = (" " + _("{n} of its BatchNorm layers start at zero (timm's zero-initialised last BatchNorm of each "
+                        "residual branch), so U = 0 in the SE blocks that follow them.", n=zeroed) if zeroed else "")
+        st.warning(_("{model} has random weights: its predictions and excitations are meaningless.", model=model.name)
+                   + note, icon=":material/casino:")
     with st.sidebar:
         device = torch.cuda.get_device_name(model.device) if model.device.type == "cuda" else "CPU"
-        st.caption(f"Running: **{plain(model.name)}** · weights: {plain(weights_label(model))} · "
-                   f"{len(model.blocks)} SE blocks · {device}")
+        st.caption(_("Running: **{model}** · weights: {weights} · {n} SE blocks · {device}", model=plain(model.name),
+                     weights=plain(weights_label(model)), n=len(model.blocks), device=device))
     return model
 
 
@@ -188,19 +198,22 @@ def class_names_given() -> tuple[str, ...] | None:
     upload = st.session_state.get("class_names_file")
     if upload is not None:
         if upload.size > MAX_NAMES_FILE:
-            raise ClassNamesError(f"{upload.name}: a class names file is at most {MAX_NAMES_FILE // 1_000_000} MB")
+            raise ClassNamesError(_("{name}: a class names file is at most {mb} MB", name=upload.name,
+                                    mb=MAX_NAMES_FILE // 1_000_000))
         try:
             text = upload.getvalue().decode("utf-8")
         except UnicodeDecodeError:
-            raise ClassNamesError(f"{upload.name}: not a UTF-8 text file") from None
+            raise ClassNamesError(_("{name}: not a UTF-8 text file", name=upload.name)) from None
         return tuple(names_from_text(text, upload.name))
     typed = (st.session_state.get("class_names_text") or "").strip()
-    return tuple(names_from_text(typed, "class names typed")) if typed else None
+    return tuple(names_from_text(typed, _("class names typed"))) if typed else None
 
 
 def weights_label(model: LoadedModel) -> str:
     if model.random_weights:
-        return "random"
+        return _("random")
+    if model.weights.startswith("shipped ("):
+        return _("shipped ({file})", file=model.weights.removeprefix("shipped (").removesuffix(")"))
     if model.weights.startswith(("shipped", "pretrained")):
         return model.weights
     return Path(model.weights).name  # an uploaded file, by the name it was uploaded with (never its server path)
@@ -215,7 +228,8 @@ def model_key(model: LoadedModel) -> tuple[str, str]:
 
 def need_se_blocks(model: LoadedModel) -> bool:
     if not model.blocks:
-        st.info(f"{model.name} has no SE blocks: it is here as the no-SE reference of the Architecture & cost page.")
+        st.info(_("{model} has no SE blocks: it is here as the no-SE reference of the Architecture & cost page.",
+                  model=model.name))
         return False
     return True
 
@@ -232,6 +246,6 @@ def model_spec(model: LoadedModel) -> str | None:
 
 def adopt_model(spec: str) -> None:
     """Run the model ``spec`` names in this session from the next run on (a room's follower)."""
-    name, _, weights = spec.rpartition("|")
+    name, _bar, weights = spec.rpartition("|")
     st.session_state.adopt_model = (name, weights)
     st.rerun()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from senet_viz.i18n import _, source
 from senet_viz.rooms import question_id
 from ui import common, lesson_room
 from ui.lesson_room import EXPLORER, FOLLOWER, LECTURER, SOLO, RoomSession
@@ -21,25 +22,28 @@ class _Role:
 
     def __init__(self, session: RoomSession, question, step: int) -> None:
         self.session, self.question, self.step = session, question, step
-        self.qid = question_id(step, question.prompt, question.choices)  # answers, reveals and widgets belong to it
+        # answers, reveals and widgets belong to the question's English words: one question whatever the language
+        self.qid = question_id(step, source(question.prompt), [source(c) for c in question.choices])
         self.tag = self.qid.split(":")[1]
         self.widget = f"lesson_choice_{step}_{self.tag}{self.widget_suffix}"
         room = session.room
         self.revealed = room is not None and self.qid in room.revealed
 
     def radio(self, **kw):
-        st.markdown(f"**:material/help: Predict first.** {common.plain(self.question.prompt)}")
-        return st.radio("Your answer", range(len(self.question.choices)), key=self.widget, horizontal=True,
+        st.markdown("**:material/help: " + _("Predict first.") + "** " + common.plain(self.question.prompt))
+        return st.radio(_("Your answer"), range(len(self.question.choices)), key=self.widget, horizontal=True,
                         format_func=lambda k: common.plain(self.question.choices[k]), label_visibility="collapsed", **kw)
 
     def show_answer(self, choice) -> None:
         right, explanation = common.plain(self.question.choices[self.question.answer]), common.plain(self.question.explanation)
         if choice is None:
-            st.info(f"Answer: **{right}**. {explanation}", icon=":material/lightbulb:")
+            st.info(_("Answer: **{right}**. {explanation}", right=right, explanation=explanation), icon=":material/lightbulb:")
         elif self.question.is_right(choice):
-            st.success(f"Right: **{right}**. {explanation}", icon=":material/check_circle:")
+            st.success(_("Right: **{right}**. {explanation}", right=right, explanation=explanation),
+                       icon=":material/check_circle:")
         else:
-            st.warning(f"The measured answer is **{right}**, not {common.plain(self.question.choices[choice])}. {explanation}",
+            st.warning(_("The measured answer is **{right}**, not {chosen}. {explanation}", right=right,
+                         chosen=common.plain(self.question.choices[choice]), explanation=explanation),
                        icon=":material/lightbulb:")
         if self.revealed:
             lesson_room.class_answers(self.question, self.qid)
@@ -52,7 +56,7 @@ class Solo(_Role):
     def reveal_on_click(self, choice) -> bool:
         revealed_key = f"lesson_revealed_{self.step}_{self.tag}"
         if not st.session_state.get(revealed_key):
-            if st.button("Reveal the answer", key=f"lesson_reveal_{self.step}_{self.tag}", icon=":material/visibility:"):
+            if st.button(_("Reveal the answer"), key=f"lesson_reveal_{self.step}_{self.tag}", icon=":material/visibility:"):
                 st.session_state[revealed_key] = True
             else:
                 return False
@@ -68,12 +72,12 @@ class Lecturer(_Role):
         if not self.revealed:
             lesson_room.live_counts(self.question, self.qid)
             lesson_room.presenter_controls(room, self.qid, self.tag)
-            st.button("Reveal to the class", key=f"lesson_reveal_{self.step}_{self.tag}", icon=":material/visibility:",
+            st.button(_("Reveal to the class"), key=f"lesson_reveal_{self.step}_{self.tag}", icon=":material/visibility:",
                       on_click=lesson_room.reveal, args=(self.qid,), type="primary")
             return False
         self.show_answer(choice)
-        st.button("Ask this question again", key=f"room_reset_{self.tag}", icon=":material/restart_alt:",
-                  on_click=lesson_room.reset, args=(self.qid,), help="Forgets its answers and its reveal, for everyone.")
+        st.button(_("Ask this question again"), key=f"room_reset_{self.tag}", icon=":material/restart_alt:",
+                  on_click=lesson_room.reset, args=(self.qid,), help=_("Forgets its answers and its reveal, for everyone."))
         return True
 
 
@@ -91,9 +95,9 @@ class Follower(_Role):
         choice = self.radio(index=held, disabled=self.revealed or elsewhere or room.closed(self.qid),
                             on_change=lesson_room.submit, args=(self.qid, self.widget))
         if elsewhere:
-            st.caption(":material/block: Your screen shows another question than the lecturer's (another picture, block or "
-                       "model), so your answer would count for nothing: the lecturer's question is answered on the "
-                       "lecturer's picture and model.")
+            st.caption(":material/block: " + _("Your screen shows another question than the lecturer's (another picture, "
+                                               "block or model), so your answer would count for nothing: the lecturer's "
+                                               "question is answered on the lecturer's picture and model."))
             return False
         if not self.revealed:
             st.caption(lesson_room.answer_state(room, self.qid))
@@ -106,8 +110,8 @@ class Explorer(Solo):
     def ask(self) -> bool:
         choice = self.radio(index=None)
         if not self.revealed:  # no peeking: in a room the lecturer reveals, for everyone
-            st.caption(":material/visibility_off: The lecturer reveals this answer for the room. What you choose while "
-                       "exploring stays here and is not sent.")
+            st.caption(":material/visibility_off: " + _("The lecturer reveals this answer for the room. What you choose "
+                                                        "while exploring stays here and is not sent."))
             return False
         return self.reveal_on_click(choice)
 

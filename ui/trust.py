@@ -9,6 +9,7 @@ import os
 import streamlit as st
 
 from senet_viz import guard
+from senet_viz.i18n import _
 from senet_viz.rooms import PASSWORD_ENV, start_refusal
 from ui import internals
 
@@ -62,7 +63,7 @@ def lecturer_refusal(given: str | None) -> str | None:
         session = st.session_state.setdefault("password_session", os.urandom(8).hex())
         if not password_tries().allow(session):
             wait = max(1, math.ceil(password_tries().wait(session)))
-            return f"too many lecturer password tries: try again in {wait} s"
+            return _("too many lecturer password tries: try again in {seconds} s", seconds=wait)
     refused = start_refusal(configured, given, client_address())
     if refused is None and configured:
         st.session_state.lecturer_verified = True

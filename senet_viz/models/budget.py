@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import SenetVizError
+from ..i18n import _
 
 MAX_PARAMS = int(os.environ.get("SENET_VIZ_MAX_PARAMS", 200_000_000))
 MAX_CLASSES = int(os.environ.get("SENET_VIZ_MAX_CLASSES", 25_000))
@@ -61,12 +62,12 @@ def parameter_count(build: Callable[[], nn.Module]) -> int:
 
 def check_classes(count: int | None, file_name: str) -> None:
     if count is not None and count > MAX_CLASSES:
-        raise OverBudget(f"{file_name}: its classifier has {count:,} classes; this server builds at most "
-                         f"{MAX_CLASSES:,} (SENET_VIZ_MAX_CLASSES)")
+        raise OverBudget(_("{file}: its classifier has {n:,} classes; this server builds at most {limit:,} "
+                           "(SENET_VIZ_MAX_CLASSES)", file=file_name, n=count, limit=MAX_CLASSES))
 
 
 def check_parameters(name: str, count: int, limit: int | None = None) -> None:
     limit = MAX_PARAMS if limit is None else limit
     if count > limit:
-        raise OverBudget(f"{name} has {count / 1e6:,.0f} million parameters; this server builds networks of at most "
-                         f"{limit / 1e6:,.0f} million for a browser (SENET_VIZ_MAX_PARAMS)")
+        raise OverBudget(_("{name} has {n:,.0f} million parameters; this server builds networks of at most {limit:,.0f} "
+                           "million for a browser (SENET_VIZ_MAX_PARAMS)", name=name, n=count / 1e6, limit=limit / 1e6))

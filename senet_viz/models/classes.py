@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import ClassNamesError
+from ..i18n import _
 
 KEYS = ("class_names", "classes", "labels")
 #: Longer names are refused: a class name is a label on a chart, not a document.
@@ -30,20 +31,21 @@ def _parse(text: str, origin: str) -> list[str]:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ClassNamesError(f"{origin}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+            raise ClassNamesError(_("{origin}: not valid JSON ({error}, line {line})", origin=origin, error=exc.msg,
+                                    line=exc.lineno)) from None
         if isinstance(obj, dict):
             obj = next((obj[k] for k in KEYS if k in obj), None)
         if not isinstance(obj, list) or not all(isinstance(n, str | int) for n in obj):
-            raise ClassNamesError(f"{origin}: expected a list of class names")
+            raise ClassNamesError(_("{origin}: expected a list of class names", origin=origin))
         names = [str(n) for n in obj]
     elif "\n" in text:
         names = [line.strip() for line in text.splitlines() if line.strip()]
     else:
         names = [n.strip() for n in text.split(",")]
     if not names or any(not n for n in names):
-        raise ClassNamesError(f"{origin}: an empty class name")
+        raise ClassNamesError(_("{origin}: an empty class name", origin=origin))
     if any(len(n) > MAX_NAME for n in names):
-        raise ClassNamesError(f"{origin}: a class name longer than {MAX_NAME} characters")
+        raise ClassNamesError(_("{origin}: a class name longer than {n} characters", origin=origin, n=MAX_NAME))
     return names
 
 
@@ -101,13 +103,14 @@ def class_names(count: int, *, given: str | Path | Sequence[str] | None, weights
     length is one clear error naming where it came from."""
     names, origin = None, ""
     if given is not None:
-        names, origin = read_names(given), "class names given"
+        names, origin = read_names(given), _("class names given")
     elif weights is not None:
-        names, origin = names_in_weights(weights), f"class names of {Path(weights).name}"
+        names, origin = names_in_weights(weights), _("class names of {file}", file=Path(weights).name)
     if names is None:
         return default(count)
     if len(names) != count:
-        raise ClassNamesError(f"{len(names)} {origin}, but the network has {count} classes")
+        raise ClassNamesError(_("{n} {origin}, but the network has {count} classes", n=len(names), origin=origin,
+                                count=count))
     if len(set(names)) != len(names):
-        raise ClassNamesError(f"{origin}: a name occurs twice")
+        raise ClassNamesError(_("{origin}: a name occurs twice", origin=origin))
     return names

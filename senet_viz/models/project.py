@@ -10,6 +10,7 @@ from PIL import Image
 from torch import nn
 
 from ..data import CIFAR10_CLASSES
+from ..i18n import _
 from ..resources import assets
 from .cifar_resnet import CifarResNet
 
@@ -97,9 +98,20 @@ def training_summary(card: dict) -> str:
     if card.get("epochs"):
         recipe = card.get("recipe") or {}
         peak = str(recipe.get("schedule", "")).removeprefix("one-cycle, max lr ")
-        done.append(f"{card['epochs']} one-cycle epochs (peak lr {peak}, batch {recipe.get('batch_size')})")
+        done.append(_("{n} one-cycle epochs (peak lr {peak}, batch {batch})", n=card["epochs"], peak=peak,
+                      batch=recipe.get("batch_size")))
     if card.get("swa"):
-        done.append(f"{card['swa']['epochs']} epochs of weight averaging (lr {card['swa']['lr']})")
+        done.append(_("{n} epochs of weight averaging (lr {lr})", n=card["swa"]["epochs"], lr=card["swa"]["lr"]))
     if done:
-        parts.append(f"{' and '.join(done)} on {card.get('device')} ({card.get('training_seconds', 0) / 60:.0f} min)")
-    return ", then ".join(parts)
+        parts.append(_("{what} on {device} ({minutes:.0f} min)", what=_(" and ").join(done), device=card.get("device"),
+                       minutes=card.get("training_seconds", 0) / 60))
+    return _(", then ").join(parts)
+
+
+def architecture(card: dict) -> str:
+    """A project model's architecture in words, from its card's depth and SE flag."""
+    if "depth" not in card:
+        return str(card.get("architecture", ""))
+    if card.get("se"):
+        return _("CIFAR ResNet-{depth} with SE blocks", depth=card["depth"])
+    return _("CIFAR ResNet-{depth} (no SE)", depth=card["depth"])

@@ -22,6 +22,7 @@ from torch import nn
 
 from ..data import sha256_file
 from ..errors import BlockNotFound, SenetVizError, UnknownModel, WeightsUnavailable
+from ..i18n import _
 from .blocks import BlockInfo, discover
 from .budget import check_classes, check_parameters, parameter_count
 from .classes import class_names
@@ -117,7 +118,7 @@ def family_of(name: str) -> str:
         timm = None
     if timm is not None and timm.is_model(name):
         return "timm"
-    raise UnknownModel(f"unknown model {name!r}; `python -m senet_viz models` lists the known ones")
+    raise UnknownModel(_("unknown model {name!r}; `python -m senet_viz models` lists the known ones", name=name))
 
 
 def _is_torchvision_se(name: str) -> bool:
@@ -225,9 +226,9 @@ def _names_given(names: Sequence[str], count: int) -> list[str]:
 
 
 def no_se_message(name: str) -> str:
-    return (f"{name}: found no SE blocks (looked for known SE module types and for modules that pool, excite through "
-            "fc -> activation -> fc -> sigmoid and multiply their input); register your SE module like this: "
-            "senet_viz.register_se_module(MySE, fc1='fc1', act='relu', fc2='fc2', gate='sigmoid')")
+    return _("{name}: found no SE blocks (looked for known SE module types and for modules that pool, excite through "
+             "fc -> activation -> fc -> sigmoid and multiply their input); register your SE module like this: "
+             "senet_viz.register_se_module(MySE, fc1='fc1', act='relu', fc2='fc2', gate='sigmoid')", name=name)
 
 
 @dataclass

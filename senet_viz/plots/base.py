@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from ..i18n import _
 
 # Okabe and Ito's colours (distinguishable with the common colour blindnesses), then two of Tol's.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#882255", "#999933", "#7F7F7F"]
@@ -38,6 +41,40 @@ def _channels(field: str, n: int, title: str) -> dict:
     """The channel axis of a bar chart: channel k's bar spans k ± 0.4."""
     return {"field": field, "type": "quantitative", "title": title,
             "scale": {"domain": [-0.5, n - 0.5], "nice": False, "zero": False}, "axis": {"tickMinStep": 1}}
+
+
+#: Text in matplotlib figures: its default font, then NanumGothic (installed with the project by
+#: koreanize-matplotlib) for the Hangul the first lacks; matplotlib falls back glyph by glyph.
+FONT_FAMILIES = ["DejaVu Sans", "NanumGothic"]
+
+
+@functools.cache
+def _register_hangul_font() -> bool:
+    """NanumGothic into matplotlib's font list, once per process. The font files are found without
+    importing koreanize_matplotlib, whose import would change pyplot's global settings."""
+    import importlib.util
+    from pathlib import Path
+
+    from matplotlib import font_manager
+
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    fonts = Path(next(iter(spec.submodule_search_locations))) / "fonts"
+    for path in sorted(fonts.glob("NanumGothic*.ttf")):
+        font_manager.fontManager.addfont(str(path))
+    return any(fonts.glob("NanumGothic*.ttf"))
+
+
+def hangul_ready(fig):
+    """Every text of a matplotlib figure set in ``FONT_FAMILIES`` (per text: no global rcParams
+    changed, so sessions drawing at once do not disturb each other); returns the figure."""
+    from matplotlib.text import Text
+
+    if _register_hangul_font():
+        for text in fig.findobj(Text):
+            text.set_fontfamily(FONT_FAMILIES)
+    return fig
 
 
 def label(text: str) -> str:
@@ -81,7 +118,7 @@ def _class_lines(classes: list[str], show_mean: bool) -> tuple[dict, dict]:
     names, colours = list(classes), [PALETTE[j % len(PALETTE)] for j in range(len(classes))]
     dashes = [[1, 0]] * len(classes)
     if show_mean:
-        names, colours, dashes = [*names, "all classes"], [*colours, MEAN_COLOUR], [*dashes, [6, 4]]
+        names, colours, dashes = [*names, _("all classes")], [*colours, MEAN_COLOUR], [*dashes, [6, 4]]
     colour = {"field": "class", "type": "nominal", "scale": {"domain": names, "range": colours}, "legend": _LEGEND}
     dash = {"field": "class", "type": "nominal", "legend": None, "scale": {"domain": names, "range": dashes}}
     return colour, dash

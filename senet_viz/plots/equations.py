@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from ..i18n import _
+
 
 def excitation_flow(z: np.ndarray, w1: np.ndarray, a: np.ndarray, hidden: np.ndarray, w2: np.ndarray, b: np.ndarray,
                     s: np.ndarray, *, delta_name: str = "ReLU", gate_name: str = "Sigmoid", limit: int = 64) -> go.Figure:
@@ -14,7 +16,7 @@ def excitation_flow(z: np.ndarray, w1: np.ndarray, a: np.ndarray, hidden: np.nda
     blindness). Beyond ``limit`` channels the first ``limit`` are drawn, and the titles say so."""
     c, h = len(z), len(a)
     k = min(c, limit)
-    part = f" (first {k} of {c})" if k < c else ""
+    part = " " + _("(first {k} of {c})", k=k, c=c) if k < c else ""
     panels = [  # (name, heading, values as rows x columns, width share, sequential)
         (f"z{part}", "z", z[:k, None], 1, False),
         (f"W1 ({h}×{c})", f"W1 ({h}×{c})", w1[:, :k], max(4, min(k // 4, 16)), False),
@@ -35,7 +37,8 @@ def excitation_flow(z: np.ndarray, w1: np.ndarray, a: np.ndarray, hidden: np.nda
             z=values, xaxis=f"x{suffix}", yaxis=f"y{suffix}", name=title,
             colorscale="Cividis" if sequential else "RdBu_r", zmin=0 if sequential else -lim, zmax=1 if sequential else lim,
             showscale=sequential, colorbar={"title": {"text": "s"}, "len": 0.9} if sequential else None,
-            hovertemplate=f"{title}: row %{{y}}, column %{{x}}: %{{z:.4f}}<extra></extra>"))
+            hovertemplate=title + ": " + _("row {row}, column {column}", row="%{y}", column="%{x}")
+            + ": %{z:.4f}<extra></extra>"))
         fig.update_layout({f"xaxis{suffix}": {"domain": [round(left, 6), round(right, 6)], "anchor": f"y{suffix}", "visible": False},
                            f"yaxis{suffix}": {"anchor": f"x{suffix}", "autorange": "reversed", "visible": False}})
         fig.add_annotation(text=heading, x=(left + right) / 2, y=1.0, xref="paper", yref="paper", yanchor="bottom",
@@ -46,6 +49,6 @@ def excitation_flow(z: np.ndarray, w1: np.ndarray, a: np.ndarray, hidden: np.nda
     fig.update_layout(height=360, margin={"t": 40, "b": 10, "l": 10, "r": 10}, plot_bgcolor="white")
     if part:
         fig.update_layout(margin={"b": 30})
-        fig.add_annotation(text=f"channels: the first {k} of {c}", x=0, y=-0.02, xref="paper", yref="paper",
+        fig.add_annotation(text=_("channels: the first {k} of {c}", k=k, c=c), x=0, y=-0.02, xref="paper", yref="paper",
                            yanchor="top", showarrow=False, font={"size": 11})
     return fig

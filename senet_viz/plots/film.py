@@ -8,12 +8,15 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..film import Film, first_crossing, stage_specificity_over_epochs
+from ..i18n import _
 from .base import MEAN_COLOUR, PALETTE, label
 
 
-def frame_label(film: Film, epoch: int) -> str:
-    return f"epoch {epoch}" + (" (shipped, averaged)" if film.sources[epoch] == "final" else
-                               " (checkpoint)" if film.sources[epoch] == "checkpoint" else "")
+def frame_label(film: Film, epoch: int, bare: bool = False) -> str:
+    """"epoch 60 (checkpoint)", or with ``bare`` "60 (checkpoint)" (beside a label that says epoch)."""
+    where = {"final": _("(shipped, averaged)"), "checkpoint": _("(checkpoint)")}.get(film.sources[epoch])
+    text = str(epoch) if bare else _("epoch {epoch}", epoch=epoch)
+    return f"{text} {where}" if where else text
 
 
 def _lines(film: Film, epoch: int, block: str, classes: list[str]) -> list[np.ndarray]:
@@ -25,14 +28,16 @@ def _lines(film: Film, epoch: int, block: str, classes: list[str]) -> list[np.nd
 def film_figure(film: Film, block: str, classes: list[str], epoch: int) -> go.Figure:
     """Class-mean s per channel of ``block`` at every epoch of the film, starting at ``epoch``;
     the slider and play button move through the epochs in the browser."""
-    names = [label(c) for c in classes] + ["all classes"]
+    every = _("all classes")
+    names = [label(c) for c in classes] + [every]
     colours = [PALETTE[j % len(PALETTE)] for j in range(len(classes))] + [MEAN_COLOUR]
     x = np.arange(len(_lines(film, epoch, block, classes)[0]))
 
     def traces(e: int) -> list[go.Scatter]:
-        return [go.Scatter(x=x, y=values, mode="lines", name=n, line={"color": c, "width": 2.2 if n == "all classes" else 1.5,
-                                                                     "dash": "dash" if n == "all classes" else "solid"},
-                           hovertemplate=f"{n}<br>channel %{{x}}<br>s = %{{y:.3f}}<extra></extra>")
+        return [go.Scatter(x=x, y=values, mode="lines", name=n, line={"color": c, "width": 2.2 if n == every else 1.5,
+                                                                     "dash": "dash" if n == every else "solid"},
+                           hovertemplate=f"{n}<br>" + _("channel {channel}", channel="%{x}")
+                           + "<br>s = %{y:.3f}<extra></extra>")
                 for values, n, c in zip(_lines(film, e, block, classes), names, colours)]
 
     frames = [go.Frame(data=traces(e), name=str(e), layout={"title": {"text": f"{block}, {frame_label(film, e)}"}})
@@ -43,18 +48,18 @@ def film_figure(film: Film, block: str, classes: list[str], epoch: int) -> go.Fi
     fig = go.Figure(data=traces(epoch), frames=frames)
     fig.update_layout(
         title=f"{block}, {frame_label(film, epoch)}", height=430, plot_bgcolor="white",
-        margin={"t": 50, "b": 10, "l": 10, "r": 10}, xaxis_title="channel index",
-        yaxis={"title": "activation s", "range": [0, 1.02]},
+        margin={"t": 50, "b": 10, "l": 10, "r": 10}, xaxis_title=_("channel index"),
+        yaxis={"title": _("activation s"), "range": [0, 1.02]},
         updatemenus=[{"type": "buttons", "direction": "down", "x": 0, "y": -0.2, "xanchor": "left", "yanchor": "top",
                       "showactive": False, "pad": {"t": 0, "r": 10},
                       "buttons": [
-                          {"label": "▶ Play", "method": "animate",
+                          {"label": "▶ " + _("Play"), "method": "animate",
                            "args": [None, {"frame": {"duration": 350, "redraw": True}, "fromcurrent": True,
                                            "transition": {"duration": 0}}]},
-                          {"label": "❚❚ Pause", "method": "animate",
+                          {"label": "❚❚ " + _("Pause"), "method": "animate",
                            "args": [[None], {"mode": "immediate", "frame": {"duration": 0}, "transition": {"duration": 0}}]}]}],
         sliders=[{"active": film.epochs.index(epoch), "steps": steps, "x": 0.2, "len": 0.8, "y": -0.2,
-                  "currentvalue": {"prefix": "epoch ", "xanchor": "right"}, "pad": {"t": 10}}],
+                  "currentvalue": {"prefix": _("epoch") + " ", "xanchor": "right"}, "pad": {"t": 10}}],
     )
     return fig
 
@@ -66,19 +71,22 @@ def specificity_figure(film: Film, epoch: int | None = None) -> go.Figure:
     epochs = film.epochs
     fig = go.Figure()
     for j, (stage, values) in enumerate(sorted(spec.items())):
-        fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines+markers", name=f"stage {stage}",
+        name = _("stage {stage}", stage=stage)
+        fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines+markers", name=name,
                                  line={"color": PALETTE[j % len(PALETTE)]}, marker={"size": 4},
-                                 hovertemplate=f"stage {stage}<br>epoch %{{x}}<br>between/within %{{y:.2f}}<extra></extra>"))
-    fig.add_hline(y=1, line={"color": "#555", "dash": "dot", "width": 1}, annotation_text="between = within",
+                                 hovertemplate=f"{name}<br>" + _("epoch {epoch}", epoch="%{x}")
+                                 + "<br>" + _("between/within") + " %{y:.2f}<extra></extra>"))
+    fig.add_hline(y=1, line={"color": "#555", "dash": "dot", "width": 1}, annotation_text=_("between = within"),
                   annotation_position="bottom right")
     last = max(spec) if spec else None
     crossed = first_crossing(epochs, spec[last]) if last is not None else None
     if crossed is not None:
         fig.add_vline(x=crossed, line={"color": PALETTE[len(spec) - 1], "dash": "dash", "width": 1},
-                      annotation_text=f"stage {last} first above 1: epoch {crossed}", annotation_position="top right")
+                      annotation_text=_("stage {stage} first above 1: epoch {epoch}", stage=last, epoch=crossed),
+                      annotation_position="top right")
     if epoch is not None:
         fig.add_vline(x=epoch, line={"color": "#999", "width": 1})
-    fig.update_layout(title="Class-specificity by stage over training", height=330, plot_bgcolor="white",
-                      margin={"t": 50, "b": 40, "l": 10, "r": 10}, xaxis_title="epoch",
-                      yaxis_title="between/within variance", legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(title=_("Class-specificity by stage over training"), height=330, plot_bgcolor="white",
+                      margin={"t": 50, "b": 40, "l": 10, "r": 10}, xaxis_title=_("epoch"),
+                      yaxis_title=_("between/within variance"), legend={"orientation": "h", "y": -0.25})
     return fig

@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..i18n import _
 from .base import (
     MEAN_COLOUR,
     PALETTE,
     Chart,
     _channels,
     _colour,
+    hangul_ready,
     label,
 )
 
@@ -27,10 +29,12 @@ def fingerprint(matrix: np.ndarray, blocks: list[str]) -> Chart:
         "height": max(220, 24 * len(blocks) + 100),  # the whole chart, axis and title included
         "mark": {"type": "rect"},
         "encoding": {
-            "x": {"field": "channel", "type": "ordinal", "axis": {"labelOverlap": "parity", "labelAngle": 0}},
+            "x": {"field": "channel", "type": "ordinal", "title": _("channel"),
+                  "axis": {"labelOverlap": "parity", "labelAngle": 0}},
             "y": {"field": "block", "type": "ordinal", "sort": list(blocks), "title": None, "axis": {"labelOverlap": False}},
             "color": {"field": "s", "type": "quantitative", "scale": {"scheme": "viridis", "domain": [0, 1]}},
-            "tooltip": [{"field": "block"}, {"field": "channel", "type": "quantitative"},
+            "tooltip": [{"field": "block", "title": _("block")}, {"field": "channel", "type": "quantitative",
+                                                                   "title": _("channel")},
                         {"field": "s", "type": "quantitative", "format": ".3f"}],
         },
     }
@@ -55,19 +59,20 @@ def vector_bars(values: np.ndarray, title: str, *, sort: bool = False, reference
     idx = np.argsort(-values, kind="stable") if sort else np.arange(len(values))
     at = np.arange(len(idx), dtype=float)
     data = pd.DataFrame({"left": at - 0.4, "right": at + 0.4, "centre": at, "channel": idx, "value": values[idx]})
-    axis = "channel (sorted by value)" if sort else "channel"
-    names, colours = [value_name, "class mean"], [PALETTE[0], MEAN_COLOUR]
+    axis = _("channel (sorted by value)") if sort else _("channel")
+    mean_name = _("class mean")
+    names, colours = [value_name, mean_name], [PALETTE[0], MEAN_COLOUR]
     layers = [{"mark": {"type": "bar"},
                "encoding": {"x": _channels("left", len(idx), axis), "x2": {"field": "right"},
                             "y": {"field": "value", "type": "quantitative", "title": value_name}, "y2": {"datum": 0},
                             "color": _colour(value_name, names, colours, legend=reference is not None),
-                            "tooltip": [{"field": "channel", "type": "quantitative"},
+                            "tooltip": [{"field": "channel", "type": "quantitative", "title": _("channel")},
                                         {"field": "value", "type": "quantitative", "format": ".4f", "title": value_name}]}}]
     if reference is not None:
         data["reference"] = reference[idx]
         layers.append({"mark": {"type": "line"},
                        "encoding": {"x": _channels("centre", len(idx), axis), "y": {"field": "reference", "type": "quantitative"},
-                                    "color": _colour("class mean", names, colours)}})
+                                    "color": _colour(mean_name, names, colours)}})
     return Chart({"title": title, "height": 280, "layer": layers}, data)
 
 
@@ -87,10 +92,11 @@ def channel_maps(before: np.ndarray, after: np.ndarray, channels: list[int], s: 
             mosaic[top : top + h, left : left + w] = maps[i]
             where[top : top + h, left : left + w] = np.stack([np.full_like(yy, c), yy, xx], axis=-1)
     fig = go.Figure(go.Heatmap(z=mosaic, zmin=-lim, zmax=lim, colorscale="RdBu_r", customdata=where, hoverongaps=False,
-                               colorbar={"title": {"text": "value"}},
-                               hovertemplate="channel %{customdata[0]} (%{customdata[1]}, %{customdata[2]}): %{z:.3f}<extra></extra>"))
+                               colorbar={"title": {"text": _("value")}},
+                               hovertemplate=_("channel {channel}", channel="%{customdata[0]}")
+                               + " (%{customdata[1]}, %{customdata[2]}): %{z:.3f}<extra></extra>"))
     fig.update_xaxes(side="top", tickvals=[i * (w + gap) + (w - 1) / 2 for i in range(n)], ticks="",
-                     ticktext=[f"channel {c}, s = {s[c]:.2f}" for c in channels], showgrid=False, zeroline=False, constrain="domain")
+                     ticktext=[_("channel {channel}, s = {s:.2f}", channel=c, s=s[c]) for c in channels], showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(tickvals=[(h - 1) / 2, h + gap + (h - 1) / 2], ticktext=["u_c", "s_c · u_c"], ticks="", showgrid=False,
                      zeroline=False, autorange="reversed", scaleanchor="x")
     fig.update_layout(height=400, margin={"t": 40, "b": 10, "l": 10, "r": 10}, plot_bgcolor="white")
@@ -107,8 +113,9 @@ def fingerprint_static(matrix: np.ndarray, blocks: list[str], fmt: str = "png") 
     ax = fig.subplots()
     im = ax.imshow(np.ma.masked_invalid(matrix), aspect="auto", vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
     ax.set_yticks(range(len(blocks)), blocks)
-    ax.set_xlabel("channel")
+    ax.set_xlabel(_("channel"))
     fig.colorbar(im, ax=ax, label="s")
+    hangul_ready(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=150)
     return buf.getvalue()

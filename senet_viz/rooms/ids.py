@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import SenetVizError
+from ..i18n import _
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
 CODE_LENGTH = 6
@@ -52,7 +53,7 @@ def question_id(step: int, prompt: str, choices: list[str]) -> str:
 def check_question(question: str, steps: int) -> str:
     match = _QUESTION.match(str(question))
     if not match:
-        raise RoomError("that answer does not belong to this lesson")
+        raise RoomError(_("that answer does not belong to this lesson"))
     check_step(int(match.group(1)), steps)
     return str(question)
 
@@ -75,8 +76,8 @@ def normalise(code: str) -> str:
     """A code as typed (any case, spaces) in its stored form; RoomError when it cannot be one."""
     text = re.sub(r"\s+", "", str(code)).upper()
     if not _CODE.match(text):
-        raise RoomError(f"'{str(code)[:20]}' is not a room code: {CODE_LENGTH} letters and digits, as the lecturer's "
-                        "screen shows them")
+        raise RoomError(_("'{code}' is not a room code: {n} letters and digits, as the lecturer's screen shows them",
+                          code=str(code)[:20], n=CODE_LENGTH))
     return text
 
 
@@ -87,7 +88,7 @@ def digest(key: str) -> str:
 def check_place(place: Place, steps: int) -> None:
     check_step(place.step, steps)
     if place.model is not None and (len(place.model) > 200 or not place.model.endswith(("|default", "|random"))):
-        raise RoomError("a room carries a model as name|default or name|random")
+        raise RoomError(_("a room carries a model as name|default or name|random"))
     if place.question is not None:
         check_question(place.question, steps)
 
@@ -96,13 +97,13 @@ def check_step(step: int, steps: int) -> int:
     """A step of a lesson of ``steps`` steps (0-based); RoomError for any other, so no follower
     indexes past it."""
     if not (isinstance(step, int) and 0 <= step < steps):
-        raise RoomError(f"the lesson has steps 1 to {steps}")
+        raise RoomError(_("the lesson has steps 1 to {n}", n=steps))
     return step
 
 
 def check_answer(question: str, choice: int, steps: int) -> str:
     if not (isinstance(choice, int) and 0 <= choice < MAX_CHOICE):
-        raise RoomError("that answer does not belong to this lesson")
+        raise RoomError(_("that answer does not belong to this lesson"))
     return check_question(question, steps)
 
 

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .ids import MAX_QUESTIONS, Place, Room, RoomError, normalise
+from .ids import MAX_QUESTIONS, Place, Room, normalise
 from .store import RoomStore
 
 
@@ -69,8 +69,7 @@ class MemoryRooms(RoomStore):
             if code in self._rooms:
                 return False
             if len(self._rooms) >= self.max_rooms:
-                raise RoomError(f"this server already holds its {self.max_rooms} rooms; one frees up when a room "
-                                "expires")
+                raise self._full()
             if code in self._gone:
                 return False
             self._rooms[code] = _Entry(digest, place, self._clock() + self.unjoined_ttl)
@@ -155,11 +154,11 @@ class MemoryRooms(RoomStore):
         with self._lock:
             e = self._entry(code)
             if question in e.revealed:
-                raise RoomError("the answer to this question is already revealed")
+                raise self._answer_refused("revealed", code)
             if question in e.deadlines and e.deadlines[question] <= self._clock():
-                raise RoomError("answers to this question are closed")
+                raise self._answer_refused("closed", code)
             if (question, session) not in e.answers and sum(q == question for q, _ in e.answers) >= self.max_answers:
-                raise RoomError(f"room {code} holds its {self.max_answers} answers to this question")
+                raise self._answer_refused("full", code)
             e.answers[(question, session)] = choice
 
     def _counts(self, code: str, question: str) -> Counter:

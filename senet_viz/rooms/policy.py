@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 
 from ..guard import is_loopback
+from ..i18n import _
 
 PASSWORD_ENV = "SENET_VIZ_LECTURER_PASSWORD"
 
@@ -16,11 +17,11 @@ def start_refusal(configured: str | None, given: str | None, client: str | None)
     if configured:
         if given and hmac.compare_digest(given.encode(), configured.encode()):
             return None
-        return "wrong lecturer password: no room was started" if given else "type the lecturer password to start a room"
+        return _("wrong lecturer password: no room was started") if given else _("type the lecturer password to start a room")
     if is_loopback(client):
         return None
-    return (f"rooms start only from a browser on this server's own machine while no lecturer password is set; the "
-            f"operator sets {PASSWORD_ENV} (or lecturer_password in Streamlit's secrets) to let lecturers start rooms "
-            "from elsewhere")
+    return _("rooms start only from a browser on this server's own machine while no lecturer password is set; the operator "
+             "sets {variable} (or lecturer_password in Streamlit's secrets) to let lecturers start rooms from elsewhere",
+             variable=PASSWORD_ENV)
 
 

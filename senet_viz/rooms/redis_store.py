@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from importlib.resources import files
 
-from .ids import MAX_QUESTIONS, Place, Room, RoomError, normalise
+from .ids import MAX_QUESTIONS, Place, Room, normalise
 from .store import RoomStore
 
 
@@ -85,7 +85,7 @@ class RedisRooms(RoomStore):
             self._now(), self._ttl_ms(self.unjoined_ttl), self.max_rooms, code, digest, place.step, place.picture or "", place.other or "",
             place.block or "", place.question or "", place.model or ""])
         if done == 0:
-            raise RoomError(f"this server already holds its {self.max_rooms} rooms; one frees up when a room expires")
+            raise self._full()
         return done == 1
 
     def get(self, code: str) -> Room:
@@ -160,12 +160,8 @@ class RedisRooms(RoomStore):
         if done == -1:
             self.get(code)
             raise self._missing(code)
-        if done == -2:
-            raise RoomError("the answer to this question is already revealed")
-        if done == -3:
-            raise RoomError("answers to this question are closed")
-        if done == 0:
-            raise RoomError(f"room {code} holds its {self.max_answers} answers to this question")
+        if done in (-2, -3, 0):
+            raise self._answer_refused({-2: "revealed", -3: "closed", 0: "full"}[done], code)
 
     def _counts(self, code: str, question: str) -> Counter:
         prefix = f"{question}|"

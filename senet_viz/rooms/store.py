@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from ..guard import Signer
+from ..i18n import _
 from .export import answers_csv, duration
 from .ids import (
     CODE_ALPHABET,
@@ -77,22 +78,36 @@ class RoomStore(ABC):
         self._changed(code)
 
     def _missing(self, code: str) -> RoomError:
-        unjoined = f", {duration(self.unjoined_ttl)} while nobody has joined" if self.unjoined_ttl < self.ttl else ""
-        return RoomError(f"there is no room {code}: the code is mistyped, or the room expired (rooms close "
-                         f"{duration(self.ttl)} after the lecturer's last step{unjoined})")
+        if self.unjoined_ttl < self.ttl:
+            return RoomError(_("there is no room {code}: the code is mistyped, or the room expired (rooms close {ttl} "
+                               "after the lecturer's last step, {unjoined} while nobody has joined)", code=code,
+                               ttl=duration(self.ttl), unjoined=duration(self.unjoined_ttl)))
+        return RoomError(_("there is no room {code}: the code is mistyped, or the room expired (rooms close {ttl} after "
+                           "the lecturer's last step)", code=code, ttl=duration(self.ttl)))
 
     def _closed(self, code: str) -> RoomError:
-        return RoomError(f"the lecturer closed room {code}")
+        return RoomError(_("the lecturer closed room {code}", code=code))
+
+    def _full(self) -> RoomError:
+        return RoomError(_("this server already holds its {n} rooms; one frees up when a room expires", n=self.max_rooms))
+
+    def _answer_refused(self, why: str, code: str) -> RoomError:
+        """An answer the room does not take: ``why`` is "revealed", "closed" or "full"."""
+        if why == "revealed":
+            return RoomError(_("the answer to this question is already revealed"))
+        if why == "closed":
+            return RoomError(_("answers to this question are closed"))
+        return RoomError(_("room {code} holds its {n} answers to this question", code=code, n=self.max_answers))
 
     def create(self, place: Place) -> tuple[str, str]:
         """A new room at ``place``: (code, lecturer key). The key is shown to the lecturer only."""
         check_place(place, self.steps)
         key = secrets.token_urlsafe(18)
-        for _ in range(20):
-            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        for _try in range(20):
+            code = "".join(secrets.choice(CODE_ALPHABET) for _letter in range(CODE_LENGTH))
             if self._create(code, digest(key), place):
                 return code, key
-        raise RoomError("no free room code was found; try again")
+        raise RoomError(_("no free room code was found; try again"))
 
     @abstractmethod
     def _create(self, code: str, digest: str, place: Place) -> bool:
@@ -111,7 +126,7 @@ class RoomStore(ABC):
     def _lecturer(self, code: str, key: str | None) -> str:
         code = normalise(code)
         if not self.is_lecturer(code, key):
-            raise RoomError(f"only the lecturer moves room {code} and reveals its answers")
+            raise RoomError(_("only the lecturer moves room {code} and reveals its answers", code=code))
         return code
 
     def move(self, code: str, key: str | None, place: Place) -> Room:
@@ -138,7 +153,7 @@ class RoomStore(ABC):
         """The answer id a token this store signed carries (``voters``); RoomError for any other."""
         ident = self.voters.verify(token)
         if ident is None:
-            raise RoomError("this browser's answer id was not issued by this server: reload the page")
+            raise RoomError(_("this browser's answer id was not issued by this server: reload the page"))
         return ident
 
     def join(self, code: str, session: str = "") -> Room:
@@ -213,7 +228,7 @@ class RoomStore(ABC):
         """Answers per choice: for the lecturer at any time, for everyone once revealed."""
         code, question = normalise(code), check_question(question, self.steps)
         if not self.is_lecturer(code, key) and question not in self.get(code).revealed:
-            raise RoomError("the class's answers are shown once the lecturer reveals them")
+            raise RoomError(_("the class's answers are shown once the lecturer reveals them"))
         return self._counts(code, question)
 
     @abstractmethod
