@@ -1,5 +1,6 @@
 """WCAG 2.1 A/AA in Chromium: axe-core (from npm, installed here when missing, as Chromium is)
-finds no serious or critical violation on any page."""
+finds no serious or critical violation on any page, in English and in Korean, and each page
+declares the language it is written in."""
 
 from __future__ import annotations
 
@@ -40,11 +41,13 @@ def axe_page():
         browser.close()
 
 
+@pytest.mark.parametrize("lang", ["en", "ko"])
 @pytest.mark.parametrize("name", list(PAGES))
-def test_no_serious_or_critical_wcag_violation(axe_page, name):
+def test_no_serious_or_critical_wcag_violation(axe_page, name, lang):
     url, page, source = axe_page
-    page.goto(f"{url}/{PAGES[name]}")
+    page.goto(f"{url}/{PAGES[name]}?lang={lang}")
     wait_rendered(page)
+    page.wait_for_function(f"() => document.documentElement.lang === '{lang}'", timeout=20_000)
     page.wait_for_timeout(1000)  # charts drawn
     page.add_script_tag(content=source)
     found = page.evaluate("""async () => (await axe.run(document, {runOnly: {type: 'tag',
@@ -52,5 +55,5 @@ def test_no_serious_or_critical_wcag_violation(axe_page, name):
         .filter(v => v.impact === 'serious' || v.impact === 'critical')
         .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join('; ')}`)""")
     if found:
-        page.screenshot(path=str(ARTIFACTS / f"accessibility-{name}.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"accessibility-{name}-{lang}.png"), full_page=True)
     assert found == []
