@@ -188,7 +188,8 @@ common.paper_note(_("for SE-ResNet-50 on ImageNet (Fig. 6, goldfish, pug, plane,
                     "SE_5_3 is similar across classes up to scale."))
 fmt = st.selectbox(_("Export the figure as"), ["png", "svg", "pdf"], key="export_fmt")
 st.download_button(_("Paper-style figure ({format})", format=fmt.upper()), file_name=f"excitation.{fmt}", on_click="ignore",
-                   data=lambda: plots.excitation_static(stats, blocks or None, classes, subset=subset, n=n, fmt=fmt))
+                   data=common.spoken(lambda: plots.excitation_static(stats, blocks or None, classes, subset=subset, n=n,
+                                                                      fmt=fmt)))
 
 st.subheader(_("Variation within one class"))
 band_block = st.selectbox(_("Block"), stats.blocks, index=len(stats.blocks) - 1, key="band_block")

@@ -138,8 +138,9 @@ if mode == "pictures":
     fmt = st.selectbox(_("Export the comparison as"), ["png", "svg"], key="cmp_fmt")
     d1, d2 = st.columns(2)
     d1.download_button(_("Figure ({format})", format=fmt.upper()), on_click="ignore", file_name=f"comparison.{fmt}",
-                       data=lambda: plots.comparison_static([d.name for d in div], [d.mean_abs for d in div], sa, sb, block,
-                                                            ("A: " + pic_a[0], "B: " + pic_b[0]), marked, title, fmt))
+                       data=common.spoken(lambda: plots.comparison_static(
+                           [d.name for d in div], [d.mean_abs for d in div], sa, sb, block, ("A: " + pic_a[0], "B: " + pic_b[0]),
+                           marked, title, fmt)))
     d2.download_button(_("z and s of both pictures (CSV)"), lambda: compare.pair_csv(cap_a, cap_b, ("A: " + pic_a[0], "B: " + pic_b[0])),
                        file_name="comparison.csv", mime="text/csv", on_click="ignore")
 

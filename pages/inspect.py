@@ -155,7 +155,8 @@ d1, d2, d3 = st.columns(3)
 d1.download_button(_("z and s (CSV)"), lambda: cap.csv([name]), file_name="excitation.csv", mime="text/csv", on_click="ignore")
 d2.download_button(_("z, s and logits (NPZ)"), lambda: cap.npz([name]), file_name="excitation.npz",
                    mime="application/octet-stream", on_click="ignore")
-d3.download_button(_("Fingerprint figure (PNG)"), lambda: plots.fingerprint_static(cap.fingerprint(), cap.block_names),
+d3.download_button(_("Fingerprint figure (PNG)"), common.spoken(lambda: plots.fingerprint_static(cap.fingerprint(),
+                                                                                               cap.block_names)),
                    file_name="fingerprint.png", mime="image/png", on_click="ignore")
 if files and len(files) > 1:
     data_all = batch_csv(model, common.model_key(model), tuple(common.picture_hash(f.getvalue()) for f in files), files)

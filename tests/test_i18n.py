@@ -277,3 +277,20 @@ def test_the_command_line_speaks_english_whatever_the_machine_language():
                          timeout=300)
     assert out.returncode == 0 and "se_resnet20_cifar10" in out.stdout
     assert not HANGUL.search(out.stdout + out.stderr)
+
+
+def test_a_download_is_made_in_the_language_of_the_session_that_drew_its_button():
+    """Streamlit makes a download button's file on a thread of no session: the figure would be
+    English on a Korean screen unless the button's maker carries the session's language."""
+    import threading
+
+    from ui.base import spoken
+
+    made = []
+    with i18n.using("ko"):
+        plain, carried = (lambda: i18n._("channel index")), spoken(lambda: i18n._("channel index"))
+    for make in (plain, carried):
+        thread = threading.Thread(target=lambda m=make: made.append(m()))
+        thread.start()
+        thread.join()
+    assert made == ["channel index", "채널 번호"]

@@ -34,6 +34,18 @@ def table(columns: dict) -> pa.Table:
     return pa.table({str(k): v for k, v in columns.items()})
 
 
+def spoken(make):
+    """``make`` for a download button, run in this session's language: Streamlit calls it when the
+    file is asked for, on a thread of no session, where sentences would be English."""
+    lang = i18n.language()
+
+    def made(*args, **kwargs):
+        with i18n.using(lang):
+            return make(*args, **kwargs)
+
+    return made
+
+
 def top_table(top: list[tuple[str, float]], where=None, width="stretch") -> None:
     """A top-k prediction: classes and their probabilities as bars."""
     where = where or st

@@ -39,6 +39,7 @@ from ui.base import (  # noqa: F401
     plain,
     readable_text,
     shared,
+    spoken,
     sync_query_param,
     table,
     top_table,
@@ -348,7 +349,8 @@ def film_view(model: LoadedModel, prefix: str = "film") -> None:
     fmt = d1.selectbox(_("Export the frame as"), ["png", "svg"], key=f"{prefix}_fmt")
     d2.download_button(_("Epoch {epoch} figure ({format})", epoch=epoch, format=fmt.upper()), file_name=f"film-{block}-epoch{epoch}.{fmt}",
                        on_click="ignore", key=f"{prefix}_download_figure",
-                       data=lambda: plots.excitation_static(film.stats(epoch), [block], classes, subset="all", fmt=fmt))
+                       data=spoken(lambda: plots.excitation_static(film.stats(epoch), [block], classes, subset="all",
+                                                                   fmt=fmt)))
     d3.download_button(_("The film's numbers (CSV)"), file_name="film.csv", mime="text/csv", on_click="ignore",
                        key=f"{prefix}_download_csv", data=lambda: film_csv(film))
 
