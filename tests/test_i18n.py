@@ -294,3 +294,19 @@ def test_a_download_is_made_in_the_language_of_the_session_that_drew_its_button(
         thread.start()
         thread.join()
     assert made == ["channel index", "채널 번호"]
+
+
+def test_a_picture_refused_in_korean_is_refused_in_english_for_the_next_session():
+    """The decoded picture (or its error) is shared by sessions; its error is a sentence, so it is
+    kept per language and never handed to another session in the first one's language."""
+    from app_support import uploader
+
+    broken = b"\x89PNG\r\n\x1a\nnot really, in two languages"
+    said = {}
+    for lang in ("ko", "en"):
+        with i18n.using(lang):
+            at = _page("pages/inspect.py", lang=lang)
+            uploader(at, "uploads").upload("same.png", broken).run()
+            said[lang] = [e.value for e in at.error]
+    assert len(said["ko"]) == 1 and HANGUL.search(said["ko"][0])
+    assert len(said["en"]) == 1 and "not a readable picture" in said["en"][0] and not HANGUL.search(said["en"][0])

@@ -18,7 +18,7 @@ import os
 
 import streamlit as st
 
-from senet_viz import artefacts, gallery, history, plots
+from senet_viz import artefacts, gallery, history, i18n, plots
 from senet_viz.ablation import ablate, stage_accuracy
 from senet_viz.capture import Capture, capture
 from senet_viz.collect import compute_stats
@@ -147,12 +147,13 @@ def shared_ablation(_model: LoadedModel, key: tuple[str, str], picture_hash: str
 
 
 def decode(data: bytes, name: str):
-    """Bytes -> (RGB picture, None) or (None, one-line error), decoded once per picture."""
-    return _decode(picture_hash(data), data, name)
+    """Bytes -> (RGB picture, None) or (None, one-line error), decoded once per picture (the error
+    once per language: it is a sentence)."""
+    return _decode(picture_hash(data), data, name, i18n.language())
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _decode(digest: str, _data: bytes, name: str):
+def _decode(digest: str, _data: bytes, name: str, lang: str):
     try:
         return load_image(_data), None
     except SenetVizError as exc:
