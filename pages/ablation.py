@@ -49,6 +49,8 @@ with right:
     top_names = list(dict.fromkeys([c for c, _p in before] + [c for c, _p in after]))[:8]
     idx = [model.class_names.index(c) for c in top_names]
     common.draw(plots.prediction_bars(top_names, base.probs[0, idx], changed.probs[0, idx]))
+    st.caption(_("The probability of each of the classes above as trained and with s replaced in {blocks}.",
+                 blocks=", ".join(blocks) or _("no block")))
 
 st.subheader(_("Test accuracy with SE switched off, stage by stage"))
 art = common.shipped(model)["ablation"]

@@ -195,6 +195,8 @@ st.subheader(_("Variation within one class"))
 band_block = st.selectbox(_("Block"), stats.blocks, index=len(stats.blocks) - 1, key="band_block")
 band_class = st.selectbox(_("Class"), names, key="band_class")
 common.draw(plots.class_band(stats, band_block, band_class, subset=subset, n=n))
+st.caption(_("The mean s of the pictures of '{cls}' per channel of {block}, and the band of one standard deviation "
+             "around it.", cls=common.plain(band_class), block=band_block))
 common.paper_note(_("the spread between pictures of one class grows with depth (the companion figure for goldfish and "
                     "plane)."))
 

@@ -111,6 +111,11 @@ def block_views() -> None:
                                   value_name="z"), where=c1)
     common.draw(plots.vector_bars(cap.excitation[block][0], _("excitation s ({block})", block=block), sort=sort,
                                   reference=reference, value_name="s"), where=c2)
+    z, s_block = cap.squeeze[block][0], cap.excitation[block][0]
+    st.caption(_("One bar per channel of {block}: z from {z_low:.3f} to {z_high:.3f} (left), s from {s_low:.3f} to "
+                 "{s_high:.3f} (right).", block=block, z_low=z.min(), z_high=z.max(), s_low=s_block.min(),
+                 s_high=s_block.max()) + (" " + _("The line is the predicted class's mean s.") if reference is not None
+                                          else ""))
 
     st.subheader(_("Against the class"))
     if reference is None:
