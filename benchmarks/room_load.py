@@ -96,7 +96,8 @@ class Server:
 
 
 def _rss(pid: int) -> float:
-    line = next(line for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:"))
+    """Resident MiB; 0 for a process that is ending (its status no longer has VmRSS)."""
+    line = next((line for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:")), "VmRSS: 0 kB")
     return int(line.split()[1]) / 1024
 
 
@@ -193,6 +194,12 @@ async def classroom(url: str, server: Server, students: int, steps: int, ttl: fl
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         lecturer_ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
         lecturer = await lecturer_ctx.new_page()
+        said: list[str] = []  # the lecturer page's console and errors, kept for a run that fails
+        lecturer.on("console", lambda m: said.append(f"{time.strftime('%H:%M:%S')} console.{m.type}: {m.text}"))
+        lecturer.on("pageerror", lambda e: said.append(f"{time.strftime('%H:%M:%S')} pageerror: {e}"))
+        lecturer.on("crash", lambda *_: said.append(f"{time.strftime('%H:%M:%S')} the page crashed"))
+        lecturer.on("framenavigated", lambda f: said.append(f"{time.strftime('%H:%M:%S')} navigated: {f.url}")
+                    if f == lecturer.main_frame else None)
         await lecturer.goto(f"{url}/lesson")
         await rendered(lecturer)
         if server.group:  # every app process loads its model before memory is measured: a few sessions, spread
@@ -232,7 +239,10 @@ async def classroom(url: str, server: Server, students: int, steps: int, ttl: fl
             try:
                 await lecturer.get_by_role("button", name="Next ▶").click()
             except Exception:
-                await lecturer.screenshot(path=str(ROOT / "test-artifacts" / f"room-load-lecturer-step-{step}.png"))
+                where = ROOT / "test-artifacts" / f"room-load-lecturer-step-{step}"
+                await lecturer.screenshot(path=str(where.with_suffix(".png")))
+                where.with_suffix(".html").write_text(await lecturer.content())
+                where.with_suffix(".console.txt").write_text("\n".join(said) + "\n")
                 raise
             drawn = await asyncio.gather(*[wait_step(pg, step, started) for pg in pages])
             deadline = time.perf_counter() + 30
@@ -298,7 +308,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--log", type=Path, default=None, help="the server's output (default: beside --out as .server.log)")
     args = ap.parse_args()
-    env = {"SENET_VIZ_ROOM_TTL": str(args.ttl), "SENET_VIZ_THREADS": "2"}
+    # PYTHONFAULTHANDLER: a server that dies of a signal (a crash in a native library) writes every
+    # thread's Python stack into its log before it ends
+    env = {"SENET_VIZ_ROOM_TTL": str(args.ttl), "SENET_VIZ_THREADS": "2", "PYTHONFAULTHANDLER": "1"}
     password = "room-load" if args.processes else None  # behind the proxy rooms start with the lecturer password
     log = args.log or (args.out.with_suffix(".server.log") if args.out else Path("test-artifacts/room-load.server.log"))
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -19,8 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
+#: The browser speaks English unless a context says otherwise (locale="ko-KR"): the app follows the
+#: browser's language, and the tests read its English labels whatever this machine's language is.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage", "--lang=en-US"]
 PAGES = {"home": "", "lesson": "lesson", "inspect": "inspect", "compare": "compare", "class_patterns": "class_patterns", "equations": "equations",
          "architecture": "architecture", "ablation": "ablation"}
 

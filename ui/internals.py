@@ -32,13 +32,16 @@ def session_manager():
         return None
 
 
+try:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx as _run_context
+except ImportError:  # another Streamlit: no session is known, wake-ups and the language cache are off
+    _run_context = None
+
+
 def current_session() -> tuple[str, str] | None:
-    """(session id, page script hash) of the session whose script is running, or None."""
-    try:
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-    except ImportError:
-        return None
-    ctx = get_script_run_ctx()
+    """(session id, page script hash) of the session whose script is running, or None. Asked by
+    every sentence the app renders: one attribute of the current thread, imported once."""
+    ctx = _run_context(suppress_warning=True) if _run_context is not None else None
     return (ctx.session_id, ctx.page_script_hash) if ctx is not None else None
 
 
