@@ -167,9 +167,10 @@ def test_two_app_processes_share_rooms_through_redis(playwright):
 
 
 def test_a_room_of_two_languages_counts_every_answer_in_one_tally(playwright):
-    """A lecturer in English; one student with ?lang=ko in the link, one whose browser speaks
-    Korean: both follow in Korean, answer the same question (the same choice by position: the
-    order is the same in every language) and are counted together on the lecturer's screen."""
+    """A lecturer in English; a student in English, one with ?lang=ko in the link and one whose
+    browser speaks Korean: the two Korean students follow in Korean, all three answer the same
+    question (the same choice by position: the order is the same in every language) and are
+    counted together on the lecturer's screen."""
     with app_server(env=WOKEN_ONLY, log=ARTIFACTS / "room-languages.log") as (url, proc):
         browser = launch(playwright)
         try:
@@ -179,9 +180,11 @@ def test_a_room_of_two_languages_counts_every_answer_in_one_tally(playwright):
             korean_browser = context.new_page()
             korean_browser.goto(f"{url}/lesson?room={code}")
             wait_rendered(korean_browser)
-            students = [linked, korean_browser]
-            for s in students:
+            english = _page(browser, f"{url}/lesson?room={code}")
+            for s in (linked, korean_browser):
                 assert s.get_by_text(f"방 {code}").count() >= 1  # "Following room CODE", in Korean
+            assert english.get_by_text(f"Following room {code}").count() == 1
+            students = [english, linked, korean_browser]
             _next(lecturer)  # step 2, the squeeze: its choices are numbers, the same words in both languages
             for s in students:
                 _wait_step(s, 2, FOLLOW_WITHIN)
@@ -190,12 +193,13 @@ def test_a_room_of_two_languages_counts_every_answer_in_one_tally(playwright):
             for s in students:
                 radio = s.locator("[data-testid='stMain'] [data-testid='stRadio']").last
                 assert radio.locator("label[data-testid='stRadioOption']").all_inner_texts() == english_choices  # numbers
-                assert s.get_by_text("먼저 예측해 보세요").count() == 1
+                assert s.get_by_text("먼저 예측해 보세요").count() == (s is not english)
                 radio.locator("label[data-testid='stRadioOption']").nth(1).click()
-            lecturer.get_by_text(re.compile(r"2 answers so far \(.*: 2\)")).wait_for(timeout=10_000)
+            lecturer.get_by_text(re.compile(r"3 answers so far \(.*: 3\)")).wait_for(timeout=10_000)
             lecturer.get_by_role("button", name="Reveal to the class").click()
-            for s in students:
-                s.get_by_text("반 전체: 답 2개").wait_for(timeout=10_000)
+            english.get_by_text("The class: 3 answers").wait_for(timeout=10_000)
+            for s in (linked, korean_browser):
+                s.get_by_text("반 전체: 답 3개").wait_for(timeout=10_000)
             korean_browser.screenshot(path=str(ARTIFACTS / "room-korean-student.png"))
             lecturer.screenshot(path=str(ARTIFACTS / "room-english-lecturer.png"))
             assert proc.poll() is None

@@ -15,7 +15,6 @@ from ui import internals
 KEY = "lang"
 PARAM = "lang"
 COOKIE = "senet_viz_lang"
-DECLARED = "lang_declared"
 
 
 #: The language of the session whose script runs in this thread, read once per run: every sentence
@@ -72,13 +71,12 @@ def control() -> None:
 def declare() -> None:
     """The page's language for screen readers and the browser (``<html lang>``), and the choice
     kept in a cookie of this site for the next visit; the script holds only a code of
-    ``i18n.LANGUAGES``, never anything a browser sent. Once per session and language: the
-    attribute and the cookie stay when the element is gone, and every element of a run is one
-    more message to every follower of a room at each step."""
+    ``i18n.LANGUAGES``, never anything a browser sent. Drawn at every run, first on the page: an
+    element that came once and then went would move every element after it, and the browser
+    would draw them anew (an open popover closed under the lecturer's click)."""
     lang = st.session_state[KEY]
-    if lang not in i18n.LANGUAGES or st.session_state.get(DECLARED) == lang:
+    if lang not in i18n.LANGUAGES:
         return
-    st.session_state[DECLARED] = lang
     st.html(f"<script>document.documentElement.lang = '{lang}'; document.cookie = '{COOKIE}={lang}; path=/; "
             "max-age=31536000; SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');</script>",
             unsafe_allow_javascript=True)
