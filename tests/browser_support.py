@@ -144,6 +144,21 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
+@contextlib.contextmanager
+def served_browser(log_name: str, env: dict | None = None):
+    """An app server (its output in ``test-artifacts/<log_name>``) and a Chromium to visit it:
+    yields (url, server process, browser); skips the test where Chromium cannot be had."""
+    sync_api = sync_api_or_skip()
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with app_server(env=env, log=artifacts / log_name) as (url, proc), sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            yield url, proc, browser
+        finally:
+            browser.close()
+
+
 def wait_rendered(page, timeout: float = 90_000) -> None:
     """Until the script run has finished (no running indicator) and no skeleton is left."""
     page.wait_for_selector("[data-testid='stMain'] h1", timeout=timeout)

@@ -4,7 +4,7 @@ prediction and charts. Screenshots of a failing page go to test-artifacts/."""
 from __future__ import annotations
 
 import pytest
-from browser_support import PAGES, ROOT, app_server, launch, sync_api_or_skip, wait_rendered
+from browser_support import PAGES, ROOT, app_server, served_browser, wait_rendered
 from conftest import random_picture
 
 pytestmark = pytest.mark.browser
@@ -13,15 +13,11 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 @pytest.fixture(scope="module")
 def browser_page():
-    sync_api = sync_api_or_skip()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with app_server(log=ARTIFACTS / "server.log") as (url, proc), sync_api.sync_playwright() as p:
-        browser = launch(p)
+    with served_browser("server.log") as (url, proc, browser):
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         yield url, page, errors, proc
-        browser.close()
 
 
 def _shot_on_failure(page, name: str):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import PAGES, ROOT, app_server, launch, sync_api_or_skip, wait_rendered
+from browser_support import PAGES, ROOT, served_browser, wait_rendered
 
 from senet_viz.lesson import STEPS
 
@@ -41,12 +41,8 @@ def test_hangul_share_counts_words_and_leaves_identifiers():
 
 @pytest.fixture(scope="module")
 def browser_and_url():
-    sync_api = sync_api_or_skip()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with app_server(log=ARTIFACTS / "language-server.log") as (url, _proc), sync_api.sync_playwright() as p:
-        browser = launch(p)
+    with served_browser("language-server.log") as (url, _proc, browser):
         yield browser, url
-        browser.close()
 
 
 def _main_text(page) -> str:
