@@ -104,10 +104,8 @@ class _Formatter(string.Formatter):
         self.lang = lang
 
     def format_field(self, value, format_spec: str) -> str:
-        if isinstance(value, Text):
-            return format(value.render(self.lang), format_spec)
-        if isinstance(value, tuple):  # a list of parts, each rendered, joined by commas
-            return ", ".join(self.format_field(part, format_spec) for part in value)
+        if isinstance(value, (Text, tuple)):
+            return format(_rendered(value, self.lang), format_spec)
         text = format(value, format_spec)
         symbols = _symbols(self.lang)
         if symbols and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -133,13 +131,10 @@ def _fill(template: str, lang: str, params: dict) -> str:
     return _Formatter(lang).vformat(template, (), params)
 
 
-def translate(msgid: str, lang: str, **params) -> str:
-    return _fill(translations(lang).gettext(msgid), lang, params)
-
-
 def _(msgid: str, /, **params) -> str:
     """``msgid`` in the current language, with its named placeholders filled."""
-    return translate(msgid, language(), **params)
+    lang = language()
+    return _fill(translations(lang).gettext(msgid), lang, params)
 
 
 def ngettext(singular: str, plural: str, n: int, /, **params) -> str:
@@ -181,11 +176,6 @@ def T(msgid: str, /, **params) -> Text:
 
 def Tn(singular: str, plural: str, n: int, /, **params) -> Text:
     return Text(singular, tuple({"n": n, **params}.items()), plural)
-
-
-def join(items, separator: str = ", ") -> str:
-    """Items (``Text`` or not) as one string in the current language."""
-    return separator.join(str(item) for item in items)
 
 
 def source(value) -> str:
