@@ -110,14 +110,12 @@ def cached_capture(_model: LoadedModel, key: tuple[str, str], picture_hash: str,
 
 # Cached here rather than in the page scripts: a page script runs anew at every rerun, and a cache
 # decorator there makes Streamlit read the function's source again each time.
+# No spinner: this is asked at every rerun of the Architecture page and of the Lesson's cost step
+# (every follower of a room), and a spinner is an element and a timer thread per call, hit or miss;
+# a miss takes about a second once per model and r, while the page shows that it is running.
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _cached_cost(_model: LoadedModel, key: tuple[str, str], reduction: float | None, floor: bool = True) -> CostReport:
+def cached_cost(_model: LoadedModel, key: tuple[str, str], reduction: float | None, floor: bool = True) -> CostReport:
     return cost(_model, reduction, floor=floor)
-
-
-def cached_cost(model: LoadedModel, key: tuple[str, str], reduction: float | None, floor: bool = True) -> CostReport:
-    with st.spinner(_("Counting parameters and FLOPs…")):
-        return _cached_cost(model, key, reduction, floor)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
