@@ -39,7 +39,8 @@ def test_the_glue_knows_no_page_and_no_page_another():
 
 
 def test_pages_holds_exactly_the_pages_app_registers_and_none_imports_a_plotting_library():
-    registered = set(re.findall(r'"(pages/\w+\.py)"', (ROOT / "app.py").read_text()))
+    assert "navigation.pages()" in (ROOT / "app.py").read_text()  # app.py's navigation: the pages of ui/navigation.py
+    registered = set(re.findall(r'"(pages/\w+\.py)"', (ROOT / "ui" / "navigation.py").read_text()))
     assert registered == {f"pages/{p.name}" for p in (ROOT / "pages").iterdir() if p.is_file()}
     for path in (ROOT / "pages").glob("*.py"):
         assert not _top(_imports(path)) & {"plotly", "matplotlib", "altair"}, path
