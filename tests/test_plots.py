@@ -107,3 +107,19 @@ def test_the_excitation_flow_draws_every_quantity_of_eq_3():
     wide = plots.excitation_flow(np.ones(300), np.ones((20, 300)), np.ones(20), np.ones(20), np.ones((300, 20)), np.ones(300),
                                  np.full(300, 0.5), limit=64)
     assert wide.data[0].name == "z (first 64 of 300)" and np.asarray(wide.data[1].z).shape == (20, 64)
+
+
+def test_a_shared_figure_is_sent_as_the_figure_itself_would_be_and_its_dict_made_once():
+    import json
+
+    import plotly.io as pio
+    import plotly.tools
+
+    from ui.base import SentFigure
+
+    fig = plots.pair_lines(np.linspace(0.0, 1.0, 16), np.linspace(1.0, 0.0, 16), ("A", "B"), [3, 7], "s")  # numpy arrays
+    sent = SentFigure(fig)
+    # what st.plotly_chart does with a figure: its dict, then that dict as JSON
+    as_streamlit = plotly.tools.return_figure_from_figure_or_data(sent, validate_figure=True)
+    assert as_streamlit is sent.to_dict()  # no copy per draw
+    assert json.loads(pio.to_json(as_streamlit, validate=False)) == json.loads(pio.to_json(fig, validate=False))
