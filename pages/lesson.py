@@ -367,63 +367,72 @@ if "lesson_present" not in st.session_state:
 present = st.session_state.lesson_present
 if present:
     st.html(PRESENTER_CSS)
-
-step = st.session_state.lesson_step
-info = STEPS[step]
-st.query_params["step"] = str(step + 1)
 common.sync_query_param("present", "1" if present else None)
-following = room.role == lesson_room.FOLLOWER
 
 if room.role in (lesson_room.FOLLOWER, lesson_room.EXPLORER):
     lesson_room.student_bar(room.room)
     lesson_room.remember_browser()
-head, toggle = st.columns([3, 1])
-head.title(f"{step + 1}. {info.title}")
-toggle.toggle(_("Presenter view"), key="lesson_present", help=_("Large type, no sidebar; ← and → move between steps."))
-nav = st.columns([1, 1, 3, 1])
-nav[0].button("◀ " + _("Previous"), on_click=go_to, args=(step - 1,), disabled=step == 0 or following, shortcut="Left",
-              key="lesson_prev")
-nav[1].button(_("Next") + " ▶", on_click=go_to, args=(step + 1,), disabled=step == len(STEPS) - 1 or following, shortcut="Right",
-              key="lesson_next", type="primary")
-nav[2].markdown("**" + _("Step {step} of {n}", step=step + 1, n=len(STEPS)) + "** · " + common.plain(model.label))
-if room.role == lesson_room.SOLO:
-    start_at = room.place(step, None, common.model_spec(model))
-    with nav[3].popover(_("Start a room"), icon=":material/group_add:"):
-        st.caption(_("Students who open the room's link follow your steps and answer the questions."))
-        if common.password_needed():
-            st.text_input(_("Lecturer password"), type="password", key="room_password")
-        else:
-            st.caption(_("No lecturer password is set on this server: rooms start only from a browser on its own machine. "
-                         "The operator sets {variable} to allow lecturers elsewhere.", variable=PASSWORD_ENV))
-        st.button(_("Start"), key="room_start", type="primary", on_click=lesson_room.start, args=(start_at,))
-elif room.role == lesson_room.LECTURER:
-    with st.expander(_("Room {code}: students follow this screen", code=room.room.code), expanded=not present, icon=":material/group:"):
-        lesson_room.lecturer_panel(room.room)
-
-if following:
-    block_name = st.session_state.get("lesson_block") if st.session_state.get("lesson_block") in block_names else block_names[-1]
-else:
-    with st.expander(_("Picture and block"), expanded=False):
-        common.gallery_picker("lesson", st.session_state.get("picture_key") or st.query_params.get("picture"),
-                              model.class_names == list(CIFAR10_CLASSES), on_pick=common.use_gallery_picture)
-        block_name = common.block_picker(model, _("SE block"), key="lesson_block")
-        st.caption(_("An uploaded picture (Inspect page) is used here too."))
-name, data = common.picture_or_default()
 
 
-picture, cap = common.capture_picture(model, name, data, maps=(block_name,))
-if cap is None:
-    st.stop()
-channel = lesson.squeeze_channel(cap.squeeze[block_name][0])
-at = (*common.model_key(model), common.picture_hash(data), block_name)  # what shared figures are drawn from
-ctx = {"room": room, "model": model, "step": step, "name": name, "picture": picture, "picture_key": st.session_state.get("picture_key"),
-       "cap": cap, "block": block_name, "channel": channel, "at": at,
-       # made once per picture, block and channel, not once per follower
-       "walk": common.shared("walk", (*at, channel),
-                             lambda: walkthrough(model, picture, block_name, channels=[channel], cap=cap))}
-if not present:
-    st.caption(_("Picture: {name} → {top} · block {block}", name=common.plain(name), top=common.plain(cap.top(1)[0][0][0]),
-                 block=block_name))
-RENDER[info.key](ctx)
-# after drawing: the shared figures the class will ask for are made once, here, first
-room.after_drawing(room.place(step, block_name, common.model_spec(model)))
+def screen(room: lesson_room.RoomSession) -> None:
+    """The step: its heading, the controls and what it shows and asks (a follower's is rerun alone
+    when the room moves, ``RoomSession.draw``)."""
+    if st.session_state.lesson_present != present:  # the toggle below, in a follower's screen rerun alone
+        st.rerun(scope="app")
+    step = st.session_state.lesson_step
+    info = STEPS[step]
+    st.query_params["step"] = str(step + 1)
+    following = room.role == lesson_room.FOLLOWER
+    head, toggle = st.columns([3, 1])
+    head.title(f"{step + 1}. {info.title}")
+    toggle.toggle(_("Presenter view"), key="lesson_present", help=_("Large type, no sidebar; ← and → move between steps."))
+    nav = st.columns([1, 1, 3, 1])
+    nav[0].button("◀ " + _("Previous"), on_click=go_to, args=(step - 1,), disabled=step == 0 or following, shortcut="Left",
+                  key="lesson_prev")
+    nav[1].button(_("Next") + " ▶", on_click=go_to, args=(step + 1,), disabled=step == len(STEPS) - 1 or following,
+                  shortcut="Right", key="lesson_next", type="primary")
+    nav[2].markdown("**" + _("Step {step} of {n}", step=step + 1, n=len(STEPS)) + "** · " + common.plain(model.label))
+    if room.role == lesson_room.SOLO:
+        start_at = room.place(step, None, common.model_spec(model))
+        with nav[3].popover(_("Start a room"), icon=":material/group_add:"):
+            st.caption(_("Students who open the room's link follow your steps and answer the questions."))
+            if common.password_needed():
+                st.text_input(_("Lecturer password"), type="password", key="room_password")
+            else:
+                st.caption(_("No lecturer password is set on this server: rooms start only from a browser on its own "
+                             "machine. The operator sets {variable} to allow lecturers elsewhere.", variable=PASSWORD_ENV))
+            st.button(_("Start"), key="room_start", type="primary", on_click=lesson_room.start, args=(start_at,))
+    elif room.role == lesson_room.LECTURER:
+        with st.expander(_("Room {code}: students follow this screen", code=room.room.code), expanded=not present,
+                         icon=":material/group:"):
+            lesson_room.lecturer_panel(room.room)
+
+    if following:
+        block_name = st.session_state.get("lesson_block") if st.session_state.get("lesson_block") in block_names else block_names[-1]
+    else:
+        with st.expander(_("Picture and block"), expanded=False):
+            common.gallery_picker("lesson", st.session_state.get("picture_key") or st.query_params.get("picture"),
+                                  model.class_names == list(CIFAR10_CLASSES), on_pick=common.use_gallery_picture)
+            block_name = common.block_picker(model, _("SE block"), key="lesson_block")
+            st.caption(_("An uploaded picture (Inspect page) is used here too."))
+    name, data = common.picture_or_default()
+
+    picture, cap = common.capture_picture(model, name, data, maps=(block_name,))
+    if cap is None:
+        st.stop()
+    channel = lesson.squeeze_channel(cap.squeeze[block_name][0])
+    at = (*common.model_key(model), common.picture_hash(data), block_name)  # what shared figures are drawn from
+    ctx = {"room": room, "model": model, "step": step, "name": name, "picture": picture,
+           "picture_key": st.session_state.get("picture_key"), "cap": cap, "block": block_name, "channel": channel, "at": at,
+           # made once per picture, block and channel, not once per follower
+           "walk": common.shared("walk", (*at, channel),
+                                 lambda: walkthrough(model, picture, block_name, channels=[channel], cap=cap))}
+    if not present:
+        st.caption(_("Picture: {name} → {top} · block {block}", name=common.plain(name),
+                     top=common.plain(cap.top(1)[0][0][0]), block=block_name))
+    RENDER[info.key](ctx)
+    # after drawing: the shared figures the class will ask for are made once, here, first
+    room.after_drawing(room.place(step, block_name, common.model_spec(model)))
+
+
+room.draw(screen)

@@ -205,3 +205,30 @@ def test_a_room_of_two_languages_counts_every_answer_in_one_tally(playwright):
             assert proc.poll() is None
         finally:
             browser.close()
+
+
+def test_a_followers_screen_is_woken_alone_and_the_page_drawn_whole_where_the_screen_cannot_show_it(playwright):
+    """A wake reruns a follower's screen alone (``RoomSession.draw``); what lies outside it, the
+    sidebar's model and the presenter view's frame, is drawn by a run of the whole page."""
+    with app_server(env=WOKEN_ONLY, log=ARTIFACTS / "room-screen.log") as (url, proc):
+        browser = launch(playwright)
+        try:
+            lecturer, code = _start_room(browser, url)
+            student = _page(browser, f"{url}/lesson?room={code}")
+            sidebar = student.locator("[data-testid='stSidebar']")
+            _next(lecturer)
+            _wait_step(student, 2, FOLLOW_WITHIN)
+            assert sidebar.get_by_text(re.compile(r"weights: shipped")).count() == 1
+            # the lecturer switches to random weights: the student's sidebar, outside the screen, follows
+            lecturer.locator("[data-testid='stSidebar'] label[data-testid='stRadioOption']", has_text="random").click()
+            sidebar.get_by_text(re.compile(r"weights: random")).wait_for(timeout=10_000)
+            _wait_step(student, 2, FOLLOW_WITHIN)
+            # the presenter view, turned on in the student's screen, hides the page's sidebar
+            student.locator("[data-testid='stMain']").get_by_text("Presenter view").click()
+            sidebar.wait_for(state="hidden", timeout=10_000)
+            _next(lecturer)
+            _wait_step(student, 3, FOLLOW_WITHIN)
+            student.screenshot(path=str(ARTIFACTS / "room-student-presenter.png"))
+            assert proc.poll() is None
+        finally:
+            browser.close()

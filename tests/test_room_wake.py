@@ -55,6 +55,17 @@ def test_a_change_reruns_the_whole_page_of_each_follower_of_that_room_only(manag
     assert state.query_string == "room=ABCDEF" and state.page_script_hash == "lesson"
 
 
+def test_a_follower_whose_screen_is_a_fragment_gets_that_fragment_rerun_alone(manager):
+    waker = room_wake.Waker()
+    manager.sessions = {"a": FakeSession("lesson"), "b": FakeSession("lesson")}
+    waker.follow("ROOM01", "a", "lesson", "screen-of-a")
+    waker.follow("ROOM01", "b", "lesson")  # a screen drawn outside a fragment: its whole page
+    waker.room_changed("ROOM01")
+    assert manager.sessions["a"].reruns[0].fragment_id == "screen-of-a"
+    assert manager.sessions["b"].reruns[0].fragment_id == ""
+    assert not manager.sessions["a"].reruns[0].is_auto_rerun  # a wake, not the look's timer
+
+
 def test_sessions_that_ended_left_or_went_to_another_page_are_forgotten(manager):
     waker = room_wake.Waker()
     manager.sessions = {"here": FakeSession("lesson"), "elsewhere": FakeSession("inspect"), "left": FakeSession("lesson")}

@@ -4,7 +4,8 @@ the feature that needs it is off, the app goes on, and ``self_check`` says which
 
 - room wake-ups (``ui/room_wake.py``): the runtime's session manager, a session's client state,
   event loop, script runner and ``request_rerun`` (what Streamlit's run-on-save uses); without
-  them followers look at their room twice a second instead;
+  them followers look at their room twice a second instead; and the id of the fragment a run is
+  in (``ThreadState``), so that a wake reruns a follower's screen alone: without it, the page;
 - the browser's own address, loopback included (``st.context.ip_address`` says None for
   loopback): without it no browser counts as this machine, so rooms need the lecturer password;
 - the pages-folder mode Streamlit falls into when a page's link is a process's first request:
@@ -37,12 +38,26 @@ try:
 except ImportError:  # another Streamlit: no session is known, wake-ups and the language cache are off
     _run_context = None
 
+try:
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState as _ThreadState
+except ImportError:  # another Streamlit: a wake reruns the whole page
+    _ThreadState = None
+
 
 def current_session() -> tuple[str, str] | None:
     """(session id, page script hash) of the session whose script is running, or None. Asked by
     every sentence the app renders: one attribute of the current thread, imported once."""
     ctx = _run_context(suppress_warning=True) if _run_context is not None else None
     return (ctx.session_id, ctx.page_script_hash) if ctx is not None else None
+
+
+def current_fragment() -> str:
+    """The id of the fragment this code runs in; "" outside a fragment, or where this Streamlit
+    does not say."""
+    try:
+        return _ThreadState.get().fragment_id or ""
+    except (AttributeError, RuntimeError):
+        return ""
 
 
 def active_session(manager, session_id: str):
@@ -61,17 +76,17 @@ def call_soon(session, fn, *args) -> None:
     session._event_loop.call_soon_threadsafe(fn, *args)
 
 
-def rerun(session, ClientState, tries: int, wait: float) -> None:
-    """Rerun ``session``'s whole page with the client state its last run left (on its event loop).
-    While a run of its own is in progress (a click, say) it is not cut short: this waits for it,
-    ``tries`` times ``wait`` seconds at most, so the rerun starts from the widget values that run
-    brought."""
+def rerun(session, ClientState, tries: int, wait: float, fragment: str = "") -> None:
+    """Rerun ``session``'s ``fragment`` ("": the whole page) with the client state its last run
+    left (on its event loop). While a run of its own is in progress (a click, say) it is not cut
+    short: this waits for it, ``tries`` times ``wait`` seconds at most, so the rerun starts from
+    the widget values that run brought."""
     if getattr(session, "_scriptrunner", None) is not None and tries > 0:
-        session._event_loop.call_later(wait, rerun, session, ClientState, tries - 1, wait)
+        session._event_loop.call_later(wait, rerun, session, ClientState, tries - 1, wait, fragment)
         return
     state = ClientState()
     state.CopyFrom(session._client_state)
-    state.fragment_id, state.is_auto_rerun = "", False  # the whole page, not a fragment
+    state.fragment_id, state.is_auto_rerun = fragment, False  # not the fragment of the session's last run
     session.request_rerun(state)
 
 
@@ -113,6 +128,8 @@ def self_check() -> list[str]:
     except (ImportError, AssertionError):
         off.append("room wake-ups are off (this Streamlit has no session manager or request_rerun): followers look at "
                    "their room twice a second instead")
+    if _ThreadState is None or not hasattr(_ThreadState, "get"):
+        off.append("a room's change reruns each follower's whole page, not their screen alone (no ThreadState)")
     try:
         from streamlit.runtime.context import _get_client_context  # noqa: F401
     except ImportError:

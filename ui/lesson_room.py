@@ -7,7 +7,8 @@ run, the place to send). Its keys: ``room`` = {"code", "key" (the lecturer's onl
 ``room_session``, this browser's signed answer id (also in the ``senet_viz_voter`` cookie);
 ``room_pushed``, the place the lecturer last sent; ``room_described``, the questions already put
 into the store in words; ``room_notice``, the line saying the room closed; ``room_adopted``, the
-room's model a follower took on; ``lesson_question``, the question the lecturer's screen asks;
+room's model a follower took on; ``room_drawn``, the room's version a follower's screen shows;
+``lesson_question``, the question the lecturer's screen asks;
 ``lecturer_verified`` is ``ui.trust``'s. The room itself (place, answers, reveals, locks) lives
 only in the store.
 """
@@ -22,7 +23,7 @@ from senet_viz import gallery, plots
 from senet_viz.i18n import _, ngettext, source
 from senet_viz.lesson import STEPS
 from senet_viz.rooms import Place, Room, RoomError, RoomStore, store_from_environment
-from ui import common, room_wake
+from ui import common, internals, room_wake
 
 FOLLOW_EVERY = 0.5  # seconds between the lecturer's looks at the answers
 
@@ -226,13 +227,14 @@ def push(place: Place) -> None:
             st.session_state.room_pushed = place
 
 
-def look(version: int) -> None:
-    """A follower's look at the room: the page is drawn again only when the room moved."""
+def look() -> None:
+    """A follower's look at the room: the page is drawn again only when the room moved since the
+    screen was drawn."""
     room = current()
     if room is None or not room["following"]:
         return
     now = room_now()
-    if now is None or now.version != version:
+    if now is None or now.version != st.session_state.get("room_drawn"):
         st.rerun(scope="app")
 
 
@@ -241,14 +243,12 @@ look_often = st.fragment(look, run_every=room_wake.POLL_EVERY)
 
 
 def follow(version: int) -> None:
-    """Follow the room at ``version``: woken when it changes, with a look now and then besides
-    (a change missed while the store reconnected); twice a second where no one can wake us."""
+    """The screen shows the room at ``version``: this session is woken when the room changes
+    (its screen alone, when it is drawn in a fragment)."""
+    st.session_state.room_drawn = version
     wake, session = waker(), room_wake.current_session()
     if wake.available and session is not None:
-        wake.follow(current()["code"], *session)
-        look_now_and_then(version)
-    else:
-        look_often(version)
+        wake.follow(current()["code"], *session, internals.current_fragment())
 
 
 def student_bar(room: Room) -> None:
@@ -400,15 +400,16 @@ class RoomSession:
     lecturer, follower or explorer), the ``room`` as read from the store this run, and every
     change of the session's room state. Made by ``for_this_run`` before any widget is drawn."""
 
-    def __init__(self, room: Room | None) -> None:
-        self.room = room
+    def __init__(self, room: Room | None, block_names: list[str], model_spec: str | None) -> None:
+        self.room, self.block_names, self.model_spec = room, block_names, model_spec
+        self.drawn = False  # the screen was drawn once in this run of the page
 
     @classmethod
     def for_this_run(cls, block_names: list[str], model_spec: str | None) -> RoomSession:
         """Join from a link, read the room, say once that it closed, and for a follower take on the
         room's model (once per model) and place."""
         enter_from_link()
-        made = cls(room_now())
+        made = cls(room_now(), block_names, model_spec)
         notice()
         if made.room is not None and made.role == FOLLOWER:
             wanted = made.room.place.model
@@ -418,6 +419,28 @@ class RoomSession:
             apply(made.room.place, block_names)
         st.session_state.lesson_question = None  # set by the lecturer's question on a step with one
         return made
+
+    def _read_again(self) -> bool:
+        """The room as it is now, for a follower's screen rerun alone; False when the whole page
+        must be drawn instead: the room closed (said on that run), the session no longer follows
+        it, or the room's model is not the one this page runs."""
+        self.room = room_now()
+        if self.room is None or self.role != FOLLOWER or self.room.place.model not in (None, self.model_spec):
+            return False
+        apply(self.room.place, self.block_names)
+        st.session_state.lesson_question = None
+        return True
+
+    def draw(self, screen) -> None:
+        """``screen(self)`` draws the lesson under the page's bar. A follower's screen is a fragment
+        that a room's change reruns alone (``room_wake``): a class's wake-up then leaves the
+        sidebar, the student bar and the page's frame as they are, a third of each follower's
+        rerun; a look now and then besides."""
+        if self.role != FOLLOWER:
+            screen(self)
+            return
+        _followed(self, screen)
+        (look_now_and_then if waker().available else look_often)()
 
     @property
     def role(self) -> str:
@@ -443,8 +466,19 @@ class RoomSession:
                      block or st.session_state.get("lesson_block"), self.question, model_spec)
 
     def after_drawing(self, place: Place) -> None:
-        """The lecturer's place into the room; a follower's wait for the room's next move."""
+        """The lecturer's place into the room; a follower's note of the room's version it shows."""
         if self.role == LECTURER:
             push(place)
         elif self.role == FOLLOWER:
             follow(self.room.version)
+
+
+@st.fragment
+def _followed(session: RoomSession, screen) -> None:
+    """A follower's screen. Rerun alone (the same ``session`` object, kept by Streamlit with the
+    fragment), it reads the room again first, and draws the whole page where the room changed
+    more than the screen can show."""
+    if session.drawn and not session._read_again():
+        st.rerun(scope="app")
+    session.drawn = True
+    screen(session)

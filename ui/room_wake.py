@@ -1,6 +1,7 @@
 """Waking a room's followers when it changes, instead of each follower asking the store twice a
 second: the store tells this process of every change (``RoomStore.watch``, Redis pub/sub across
-processes) and the sessions of this process that follow that room rerun at once. Idle following
+processes) and the sessions of this process that follow that room rerun at once: the follower's
+screen alone, a fragment of the page (its sidebar and the bar above stay as drawn). Idle following
 then costs the server nothing but a slow look now and then (``LOOK_EVERY``), which also covers a
 change missed while Redis reconnected.
 
@@ -32,21 +33,23 @@ current_session = internals.current_session
 
 
 class Waker:
-    """Which sessions of this process follow which room, on which page; ``room_changed`` reruns
-    them. A session that ended or went to another page is forgotten at the next change."""
+    """Which sessions of this process follow which room, on which page, in which fragment;
+    ``room_changed`` reruns that fragment (or, "" for it, the page). A session that ended or went
+    to another page is forgotten at the next change."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._followers: dict[str, dict[str, str]] = {}  # room code -> {session id: page script hash}
+        # room code -> {session id: (page script hash, fragment id)}
+        self._followers: dict[str, dict[str, tuple[str, str]]] = {}
         self._calls = 0
         self.available = _runtime() is not None
 
-    def follow(self, code: str, session: str, page: str) -> None:
+    def follow(self, code: str, session: str, page: str, fragment: str = "") -> None:
         with self._lock:
             for other, sessions in self._followers.items():
                 if other != code:
                     sessions.pop(session, None)
-            self._followers.setdefault(code, {})[session] = page
+            self._followers.setdefault(code, {})[session] = (page, fragment)
             self._calls += 1
             if self._calls % PRUNE_EVERY == 0:
                 self._prune()
@@ -82,13 +85,13 @@ class Waker:
             return
         manager, ClientState = runtime
         gone = []
-        for session_id, page in sessions.items():
+        for session_id, (page, fragment) in sessions.items():
             try:
                 session = internals.active_session(manager, session_id)
                 if session is None or internals.session_page(session) != page:
                     gone.append(session_id)
                     continue
-                internals.call_soon(session, internals.rerun, session, ClientState, WAIT_TRIES, WAIT_STEP)
+                internals.call_soon(session, internals.rerun, session, ClientState, WAIT_TRIES, WAIT_STEP, fragment)
             except Exception:  # noqa: BLE001 - a session closing meanwhile: its own look finds the room
                 gone.append(session_id)
         with self._lock:
