@@ -114,6 +114,17 @@ def test_a_wrong_code_and_a_keyed_link_are_one_line_and_the_key_is_typed_instead
     assert _step(follower) == 2
 
 
+def test_a_keyed_link_is_one_line_even_when_the_student_takes_on_the_lecturers_model():
+    lecturer, code, key = _lecturer()
+    lecturer.query_params["weights"] = "random"  # the room's model is not the one a new session runs
+    lecturer.run()
+    keyed = _lesson(room=code, key=key)  # taking on the model reruns the page before it is drawn
+    assert not keyed.exception
+    assert "weights: random" in " ".join(c.value for c in keyed.sidebar.caption if "Running" in c.value)
+    assert len(keyed.error) == 1 and "not taken from links" in keyed.error[0].value
+    assert keyed.session_state["room"]["key"] is None and "key" not in keyed.query_params
+
+
 def test_no_key_is_on_a_students_page_and_no_lecturer_link_is_offered():
     lecturer, code, key = _lecturer()
     student = _lesson(room=code)

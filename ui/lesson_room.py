@@ -6,7 +6,8 @@ state is written here and nowhere else, and pages ask it (its ``role``, the ``ro
 run, the place to send). Its keys: ``room`` = {"code", "key" (the lecturer's only), "following"};
 ``room_session``, this browser's signed answer id (also in the ``senet_viz_voter`` cookie);
 ``room_pushed``, the place the lecturer last sent; ``room_described``, the questions already put
-into the store in words; ``room_notice``, the line saying the room closed; ``room_adopted``, the
+into the store in words; ``room_notice``, a line about the room to say once (it closed, a link
+held a key); ``room_adopted``, the
 room's model a follower took on; ``room_drawn``, the room's version a follower's screen shows;
 ``lesson_question``, the question the lecturer's screen asks;
 ``lecturer_verified`` is ``ui.trust``'s. The room itself (place, answers, reveals, locks) lives
@@ -109,7 +110,8 @@ def enter_from_link() -> None:
     code = st.query_params.get("room")
     if "key" in st.query_params:
         st.query_params.pop("key", None)
-        common.error(_("lecturer keys are not taken from links; open the room and type its key under 'I am the lecturer'"))
+        st.session_state.room_notice = _("lecturer keys are not taken from links; open the room and type its key under "
+                                         "'I am the lecturer'")
     room = current()
     if not code or (room and room["code"] == code.upper()):
         return
@@ -202,7 +204,8 @@ def room_now() -> Room | None:
 
 
 def notice() -> None:
-    """The line saying that this session's room closed, once."""
+    """The line about the session's room (it closed, a link held a key), once: on a run that is
+    not cut short by taking on the room's model, which would take the line with it."""
     text = st.session_state.pop("room_notice", None)
     if text:
         common.error(text)
@@ -410,13 +413,13 @@ class RoomSession:
         room's model (once per model) and place."""
         enter_from_link()
         made = cls(room_now(), block_names, model_spec)
-        notice()
         if made.room is not None and made.role == FOLLOWER:
             wanted = made.room.place.model
             if wanted and wanted != model_spec and st.session_state.get("room_adopted") != wanted:
                 st.session_state.room_adopted = wanted  # once per model: a model that fails to load falls back, not loops
                 common.adopt_model(wanted)  # students answer the lecturer's question: on the lecturer's model
             apply(made.room.place, block_names)
+        notice()
         st.session_state.lesson_question = None  # set by the lecturer's question on a step with one
         return made
 
