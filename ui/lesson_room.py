@@ -437,8 +437,8 @@ class RoomSession:
     def draw(self, screen) -> None:
         """``screen(self)`` draws the lesson under the page's bar. A follower's screen is a fragment
         that a room's change reruns alone (``room_wake``): a class's wake-up then leaves the
-        sidebar, the student bar and the page's frame as they are, a third of each follower's
-        rerun; a look now and then besides."""
+        sidebar, the student bar and the page's frame as they are (a third of the class's CPU at a
+        step change, docs/benchmarks.md); a look now and then besides."""
         if self.role != FOLLOWER:
             screen(self)
             return
